@@ -1,0 +1,379 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def can_see_unpublished(user):
+    """Organisers and admins see forums, speakers and quotes before they are public."""
+    return bool(
+        user
+        and user.is_authenticated
+        and (user.is_staff or user.is_organiser or user.is_portal_admin)
+    )
+
+
+class Speaker(models.Model):
+    """A person who speaks at forums; their title as of one forum is on the appearance."""
+
+    name = models.CharField(_("name"), max_length=100, db_index=True)
+    slug = models.SlugField(_("slug"), max_length=120, unique=True, allow_unicode=True)
+    organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    photo = models.ImageField(_("photo"), upload_to="speakers/", blank=True)
+    bio = models.TextField(_("short bio"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class SpeakerQuerySet(models.QuerySet):
+        def visible_to(self, user):
+            """Speakers of public forums; organisers and admins see every speaker."""
+            if can_see_unpublished(user):
+                return self.all()
+            public = Appearance.objects.filter(
+                speaker=OuterRef("pk"), forum__in=Forum.objects.published()
+            )
+            return self.filter(Exists(public))
+
+    objects = SpeakerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("speaker")
+        verbose_name_plural = _("speakers")
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("forums:speaker-detail", kwargs={"slug": self.slug})
+
+
+class Forum(models.Model):
+    """A roundtable session of the programme."""
+
+    class Format(models.TextChoices):
+        ONLINE = "online", _("Online")
+        ON_SITE = "on_site", _("On site")
+
+    title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=120, unique=True, allow_unicode=True)
+    starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    format = models.CharField(
+        _("format"), max_length=10, choices=Format.choices, default=Format.ONLINE
+    )
+    location = models.CharField(_("place"), max_length=200, blank=True)
+    lede = models.TextField(_("lede"), blank=True)
+    cover_image = models.ImageField(_("cover image"), upload_to="forums/", blank=True)
+    released_topics = models.ManyToManyField(
+        "topics.Topic",
+        blank=True,
+        related_name="released_at_forums",
+        verbose_name=_("topics released"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class ForumQuerySet(models.QuerySet):
+        def published(self):
+            """Forums whose recap is public: published, or scheduled for a time now past."""
+            now = timezone.now()
+            return self.filter(
+                Q(recap__status=Recap.Status.PUBLISHED)
+                | Q(recap__status=Recap.Status.SCHEDULED, recap__publish_at__lte=now)
+            )
+
+        def visible_to(self, user):
+            if can_see_unpublished(user):
+                return self.all()
+            return self.published()
+
+    objects = ForumQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("forum")
+        verbose_name_plural = _("forums")
+        ordering = [models.F("starts_at").desc(nulls_last=True), "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True)
+                | Q(starts_at__isnull=False, ends_at__gte=models.F("starts_at")),
+                name="forums_forum_ends_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("forums:forum-detail", kwargs={"slug": self.slug})
+
+
+class Theme(models.Model):
+    """One of a forum's ordered themes (议题)."""
+
+    forum = models.ForeignKey(
+        Forum, on_delete=models.CASCADE, related_name="themes", verbose_name=_("forum")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    position = models.PositiveSmallIntegerField(_("position"))
+
+    class Meta:
+        verbose_name = _("theme")
+        verbose_name_plural = _("themes")
+        ordering = ["forum", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["forum", "position"], name="forums_theme_position"),
+            models.UniqueConstraint(fields=["forum", "title"], name="forums_theme_title"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Appearance(models.Model):
+    """A speaker at a forum in one role, with the title they held then."""
+
+    class Role(models.TextChoices):
+        # In the order a recap lists them.
+        OPENING_ADDRESS = "opening_address", _("Opening address")
+        PANELIST = "panelist", _("Panelist")
+        HOST = "host", _("Host")
+        TOPIC_RELEASE = "topic_release", _("Topic release")
+
+    forum = models.ForeignKey(
+        Forum, on_delete=models.CASCADE, related_name="appearances", verbose_name=_("forum")
+    )
+    speaker = models.ForeignKey(
+        Speaker, on_delete=models.PROTECT, related_name="appearances", verbose_name=_("speaker")
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    organisation = models.CharField(_("organisation then"), max_length=200, blank=True)
+    title = models.CharField(_("title then"), max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_cohort_representative = models.BooleanField(
+        _("cohort representative"),
+        default=False,
+        help_text=_("A panelist who presents the cohort's discussion results (学员代表)."),
+    )
+
+    class Meta:
+        verbose_name = _("appearance")
+        verbose_name_plural = _("appearances")
+        ordering = ["forum", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["forum", "speaker", "role"], name="forums_appearance_unique_role"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_cohort_representative=False) | Q(role="panelist"),
+                name="forums_appearance_representative_is_panelist",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.speaker} · {self.get_role_display()} · {self.forum}"
+
+
+class TranscriptTurn(models.Model):
+    """One speaker's turn in a theme's transcript: one or more paragraphs."""
+
+    theme = models.ForeignKey(
+        Theme, on_delete=models.CASCADE, related_name="turns", verbose_name=_("theme")
+    )
+    position = models.PositiveIntegerField(_("position"))
+    speaker = models.ForeignKey(
+        Speaker, on_delete=models.PROTECT, related_name="turns", verbose_name=_("speaker")
+    )
+    body = models.TextField(_("text"), help_text=_("Paragraphs separated by a blank line."))
+
+    class Meta:
+        verbose_name = _("transcript turn")
+        verbose_name_plural = _("transcript turns")
+        ordering = ["theme", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["theme", "position"], name="forums_turn_position"),
+        ]
+
+    def __str__(self):
+        return f"{self.speaker}: {self.body[:40]}"
+
+    @property
+    def paragraphs(self):
+        return [p.strip() for p in self.body.split("\n\n") if p.strip()]
+
+
+class Quote(models.Model):
+    """A speaker's words from a forum, curated by admins into the forum's highlights."""
+
+    class State(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    forum = models.ForeignKey(
+        Forum, on_delete=models.CASCADE, related_name="quotes", verbose_name=_("forum")
+    )
+    speaker = models.ForeignKey(
+        Speaker, on_delete=models.PROTECT, related_name="quotes", verbose_name=_("speaker")
+    )
+    theme = models.ForeignKey(
+        Theme,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="quotes",
+        verbose_name=_("theme"),
+    )
+    turn = models.ForeignKey(
+        TranscriptTurn,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="quotes",
+        verbose_name=_("transcript turn"),
+    )
+    text = models.TextField(_("text"))
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PROPOSED
+    )
+    rejection_reason = models.TextField(_("reason for rejection"), blank=True)
+    is_featured = models.BooleanField(_("featured"), default=False)
+    highlight_position = models.PositiveSmallIntegerField(
+        _("highlight position"), null=True, blank=True
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proposed by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class QuoteQuerySet(models.QuerySet):
+        def highlights(self):
+            """A forum's featured quotes in the order the admins set."""
+            return self.filter(is_featured=True).order_by("highlight_position")
+
+        def visible_to(self, user):
+            if can_see_unpublished(user):
+                return self.all()
+            return self.filter(state=Quote.State.APPROVED, forum__in=Forum.objects.published())
+
+    objects = QuoteQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("quote")
+        verbose_name_plural = _("quotes")
+        ordering = ["forum", "highlight_position", "id"]
+        indexes = [models.Index(fields=["state", "is_featured"], name="forums_quote_state_feat")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_featured=False) | Q(state="approved"),
+                name="forums_quote_featured_is_approved",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_featured=True, highlight_position__isnull=False)
+                | Q(is_featured=False, highlight_position__isnull=True),
+                name="forums_quote_position_iff_featured",
+            ),
+            models.UniqueConstraint(
+                fields=["forum", "highlight_position"], name="forums_quote_highlight_position"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="rejected") | ~Q(rejection_reason=""),
+                name="forums_quote_rejection_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.speaker}: {self.text[:40]}"
+
+
+class Recap(models.Model):
+    """The published article about a forum."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
+        PUBLISHED = "published", _("Published")
+
+    forum = models.OneToOneField(
+        Forum, on_delete=models.CASCADE, related_name="recap", verbose_name=_("forum")
+    )
+    headline = models.CharField(_("headline"), max_length=200)
+    body = models.TextField(_("body (Markdown)"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    publish_at = models.DateTimeField(_("publish at"), null=True, blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    version = models.PositiveIntegerField(
+        _("version"), default=1, help_text=_("Raised by every save; a stale form is refused.")
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("last edited by"),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("recap")
+        verbose_name_plural = _("recaps")
+        ordering = ["-published_at", "-id"]
+        indexes = [models.Index(fields=["status", "publish_at"], name="forums_recap_status_pub")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="scheduled") | Q(publish_at__isnull=False),
+                name="forums_recap_scheduled_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="published") | Q(published_at__isnull=False),
+                name="forums_recap_published_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return self.headline
+
+    def get_absolute_url(self):
+        return self.forum.get_absolute_url()
+
+
+class RecapRevision(models.Model):
+    """A saved state of a recap, for its history and restore."""
+
+    recap = models.ForeignKey(
+        Recap, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("recap")
+    )
+    number = models.PositiveIntegerField(_("number"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    snapshot = models.JSONField(_("content"))
+
+    class Meta:
+        verbose_name = _("recap revision")
+        verbose_name_plural = _("recap revisions")
+        ordering = ["recap", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["recap", "number"], name="forums_revision_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.recap} #{self.number}"
