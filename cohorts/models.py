@@ -84,7 +84,10 @@ class Member(models.Model):
         blank=True,
         related_name="memberships",
         verbose_name=_("account"),
-        help_text=_("Empty once the member's account is removed; their work stays."),
+        help_text=_(
+            "Empty when the member has no account: not yet signed up, or removed "
+            "(their work stays)."
+        ),
     )
     topic = models.ForeignKey(
         "topics.Topic", on_delete=models.PROTECT, related_name="members", verbose_name=_("topic")
