@@ -51,7 +51,9 @@ def load_demo(*, start=None, password=None):
         topics = load_topics(programme["topics"], result)
         speakers = load_speakers(seed["speakers"], result)
         load_forum(seed, speakers=speakers, topics=topics, result=result)
-        cohort = load_cohort(programme, speakers=speakers, topics=topics, start=start, result=result)
+        cohort = load_cohort(
+            programme, speakers=speakers, topics=topics, start=start, result=result
+        )
         load_accounts(programme["accounts"], cohort=cohort, password=password, result=result)
     return result
 
@@ -193,7 +195,7 @@ def load_cohort(programme, *, speakers, topics, start, result):
 
 def demo_members(spec, cohort, topics, *, taken):
     """Fill the cohort to capacity, each new member joining the smallest topic group."""
-    sizes = {slug: 0 for slug in topics}
+    sizes = dict.fromkeys(topics, 0)
     for member in taken:
         sizes[member.topic.slug] += 1
     members = []

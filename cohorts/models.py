@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 
 def validate_time_zone(value):
@@ -50,9 +51,7 @@ class Cohort(models.Model):
         ordering = ["-starts_on", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(capacity__gte=1), name="cohorts_capacity_gte_1"),
-            models.CheckConstraint(
-                condition=Q(length_months__gte=1), name="cohorts_length_gte_1"
-            ),
+            models.CheckConstraint(condition=Q(length_months__gte=1), name="cohorts_length_gte_1"),
         ]
 
     def __str__(self):
@@ -126,7 +125,9 @@ class Member(models.Model):
         ordering = ["cohort", "topic__position", "name", "id"]
         constraints = [
             # One membership, hence one topic, per person and cohort.
-            models.UniqueConstraint(fields=["cohort", "user"], name="cohorts_member_one_per_cohort"),
+            models.UniqueConstraint(
+                fields=["cohort", "user"], name="cohorts_member_one_per_cohort"
+            ),
         ]
 
     def __str__(self):
@@ -147,8 +148,9 @@ class Member(models.Model):
         try:
             super().validate_constraints(exclude=exclude)
         except ValidationError as error:
-            if "__all__" in getattr(error, "error_dict", {}):
-                # Say it in the programme's words, not the constraint's.
+            codes = {e.code for e in getattr(error, "error_dict", {}).get("__all__", [])}
+            if "unique_together" in codes:
+                # cohorts_member_one_per_cohort, said in the programme's words.
                 raise ValidationError(
                     _("This person is already a member of this cohort, in one topic."),
                     code="already_member",
@@ -320,4 +322,21 @@ class Reminder(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.milestone} → {self.member} ({self.offset})"
+        return f"{self.milestone} → {self.member} ({self.offset_label})"
+
+    @property
+    def offset_label(self):
+        """The offset in words: "7 days before", "1 day after"."""
+        seconds = int(self.offset.total_seconds())
+        hours = abs(seconds) // 3600
+        if hours % 24 == 0:
+            amount = ngettext("%(count)d day", "%(count)d days", hours // 24) % {
+                "count": hours // 24
+            }
+        else:
+            amount = ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+        if seconds < 0:
+            return _("%(amount)s before") % {"amount": amount}
+        if seconds > 0:
+            return _("%(amount)s after") % {"amount": amount}
+        return _("at the time")

@@ -15,7 +15,10 @@ ROOT = Path(settings.BASE_DIR)
 
 def compose_command():
     docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
+    if (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    ):
         return [docker, "compose"]
     if shutil.which("docker-compose"):
         return [shutil.which("docker-compose")]
@@ -108,7 +111,9 @@ def test_configured_celery_broker_carries_a_message():
 
     queue = Queue("wecity-test-roundtrip", Exchange("wecity-test-roundtrip"), "roundtrip")
 
-    with Connection(app.conf.broker_url, transport_options=app.conf.broker_transport_options) as conn:
+    with Connection(
+        app.conf.broker_url, transport_options=app.conf.broker_transport_options
+    ) as conn:
         conn.ensure_connection(max_retries=3)
         with conn.SimpleQueue(queue) as simple:
             simple.clear()

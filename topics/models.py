@@ -100,7 +100,9 @@ class Submission(models.Model):
             models.UniqueConstraint(
                 fields=["deliverable", "version"], name="topics_submission_unique_version"
             ),
-            models.CheckConstraint(condition=Q(version__gte=1), name="topics_submission_version_gte_1"),
+            models.CheckConstraint(
+                condition=Q(version__gte=1), name="topics_submission_version_gte_1"
+            ),
             models.CheckConstraint(
                 condition=(
                     Q(kind="file", link="", text="")

@@ -12,3 +12,5 @@ STORAGES = {
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 SECURE_SSL_REDIRECT = False
+# Serve static files from the finders: no collectstatic before tests.
+WHITENOISE_AUTOREFRESH = True

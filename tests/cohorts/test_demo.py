@@ -93,9 +93,7 @@ def test_load_demo_highlights_are_the_articles_in_order(demo, article_lines):
         appearance = appearances[quote.speaker_id]
         loaded += [quote.text, f"——{appearance.organisation}{appearance.title}{quote.speaker.name}"]
 
-    assert [line.replace(" ", "") for line in loaded] == [
-        line.replace(" ", "") for line in section
-    ]
+    assert [line.replace(" ", "") for line in loaded] == [line.replace(" ", "") for line in section]
     assert Quote.objects.filter(state=Quote.State.APPROVED, is_featured=True).count() == 8
     assert list(Quote.objects.highlights().values_list("highlight_position", flat=True)) == list(
         range(1, 9)

@@ -1,0 +1,162 @@
+import secrets
+
+from django.contrib import admin
+from django.db import models
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from cohorts.models import Cohort, Invitation, Member, Milestone, Reminder, ReminderOptOut
+from topics.models import Deliverable
+
+
+def changelist_link(model, text, **filters):
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    return format_html('<a href="{}?{}">{}</a>', url, urlencode(filters), text)
+
+
+@admin.register(Cohort)
+class CohortAdmin(admin.ModelAdmin):
+    # 35 members are too many for an inline: the changelist links to them instead.
+    list_display = (
+        "name",
+        "starts_on",
+        "ends_on",
+        "capacity",
+        "members_link",
+        "milestones_link",
+    )
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("ends_on", "created_at", "members_link", "milestones_link")
+    date_hierarchy = "starts_on"
+    ordering = ("-starts_on", "-id")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                member_count=Count("members", distinct=True),
+                milestone_count=Count("milestones", distinct=True),
+            )
+        )
+
+    @admin.display(description=_("ends on"))
+    def ends_on(self, cohort):
+        return cohort.ends_on
+
+    @admin.display(description=_("members"), ordering="member_count")
+    def members_link(self, cohort):
+        text = f"{cohort.member_count} / {cohort.capacity}"
+        return changelist_link(Member, text, cohort__id__exact=cohort.pk)
+
+    @admin.display(description=_("milestones"), ordering="milestone_count")
+    def milestones_link(self, cohort):
+        return changelist_link(Milestone, cohort.milestone_count, cohort__id__exact=cohort.pk)
+
+
+class ReminderOptOutInline(admin.TabularInline):
+    model = ReminderOptOut
+    extra = 0
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "cohort",
+        "topic",
+        "organisation",
+        "user",
+        "is_public",
+        "is_demo",
+        "joined_at",
+    )
+    list_filter = ("cohort", "topic", "is_public", "is_demo")
+    list_select_related = ("cohort", "topic", "user")
+    search_fields = ("name", "organisation", "title", "user__email")
+    autocomplete_fields = ("cohort", "topic", "user", "speaker")
+    readonly_fields = ("joined_at",)
+    ordering = ("cohort", "topic__position", "name", "id")
+    inlines = (ReminderOptOutInline,)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = (
+        "email",
+        "name",
+        "cohort",
+        "topic",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    )
+    list_filter = ("cohort", "topic")
+    list_select_related = ("cohort", "topic", "invited_by")
+    search_fields = ("email", "name", "organisation")
+    autocomplete_fields = ("cohort", "topic", "invited_by")
+    readonly_fields = ("created_at",)
+    ordering = ("-created_at",)
+
+    def get_readonly_fields(self, request, obj=None):
+        # The token is in a link already sent: changing it would break that link.
+        if obj is not None:
+            return (*self.readonly_fields, "token")
+        return self.readonly_fields
+
+    def get_changeform_initial_data(self, request):
+        return {"token": secrets.token_urlsafe(32), **super().get_changeform_initial_data(request)}
+
+
+class DeliverableInline(admin.TabularInline):
+    model = Deliverable
+    fields = ("topic", "title", "description")
+    extra = 0
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(admin.ModelAdmin):
+    list_display = ("title", "cohort", "kind", "topic", "starts_at", "ends_at", "location")
+    list_filter = ("kind", "cohort", "topic")
+    list_select_related = ("cohort", "topic")
+    search_fields = ("title", "description", "location")
+    autocomplete_fields = ("cohort", "topic", "forum")
+    date_hierarchy = "starts_at"
+    ordering = ("starts_at", "id")
+    inlines = (DeliverableInline,)
+    # Django 6 will assume https for links typed without a scheme; say so now.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(ReminderOptOut)
+class ReminderOptOutAdmin(admin.ModelAdmin):
+    list_display = ("member", "cohort", "kind")
+    list_filter = ("kind", "member__cohort")
+    list_select_related = ("member__cohort",)
+    search_fields = ("member__name", "member__user__email")
+    autocomplete_fields = ("member",)
+    ordering = ("member__name", "kind")
+
+    @admin.display(description=_("cohort"), ordering="member__cohort")
+    def cohort(self, opt_out):
+        return opt_out.member.cohort
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    """The reminder sweep owns the delivery state; admins read it, they do not set it."""
+
+    list_display = ("milestone", "member", "offset", "due_at", "status", "attempts", "sent_at")
+    list_filter = ("status", "milestone__kind", "milestone__cohort")
+    list_select_related = ("milestone", "member")
+    search_fields = ("member__name", "member__user__email", "milestone__title")
+    autocomplete_fields = ("milestone", "member")
+    readonly_fields = ("status", "attempts", "claimed_at", "sent_at", "reason")
+    date_hierarchy = "due_at"
+    ordering = ("due_at", "id")

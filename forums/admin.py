@@ -1,0 +1,182 @@
+from django.contrib import admin
+from django.template.defaultfilters import truncatechars
+from django.utils.translation import gettext_lazy as _
+
+from forums.models import (
+    Appearance,
+    Forum,
+    Quote,
+    Recap,
+    RecapRevision,
+    Speaker,
+    Theme,
+    TranscriptTurn,
+)
+
+
+@admin.register(Speaker)
+class SpeakerAdmin(admin.ModelAdmin):
+    list_display = ("name", "organisation", "title", "slug", "created_at")
+    search_fields = ("name", "organisation", "title", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("created_at",)
+    ordering = ("name", "id")
+
+
+class ThemeInline(admin.TabularInline):
+    model = Theme
+    fields = ("position", "title")
+    ordering = ("position",)
+    extra = 0
+
+
+class AppearanceInline(admin.TabularInline):
+    model = Appearance
+    fields = ("position", "speaker", "role", "organisation", "title", "is_cohort_representative")
+    autocomplete_fields = ("speaker",)
+    ordering = ("position", "id")
+    extra = 0
+
+
+@admin.register(Forum)
+class ForumAdmin(admin.ModelAdmin):
+    list_display = ("title", "starts_at", "format", "recap_status", "updated_at")
+    list_filter = ("format", "recap__status")
+    list_select_related = ("recap",)
+    search_fields = ("title", "slug", "lede")
+    date_hierarchy = "starts_at"
+    prepopulated_fields = {"slug": ("title",)}
+    filter_horizontal = ("released_topics",)
+    readonly_fields = ("created_at", "updated_at")
+    inlines = (ThemeInline, AppearanceInline)
+
+    @admin.display(description=_("recap"), ordering="recap__status")
+    def recap_status(self, forum):
+        recap = getattr(forum, "recap", None)
+        return recap.get_status_display() if recap else None
+
+
+class TranscriptTurnInline(admin.TabularInline):
+    model = TranscriptTurn
+    fields = ("position", "speaker", "body")
+    autocomplete_fields = ("speaker",)
+    ordering = ("position",)
+    extra = 0
+
+
+@admin.register(Theme)
+class ThemeAdmin(admin.ModelAdmin):
+    list_display = ("title", "forum", "position")
+    list_select_related = ("forum",)
+    search_fields = ("title", "forum__title")
+    autocomplete_fields = ("forum",)
+    ordering = ("forum", "position")
+    inlines = (TranscriptTurnInline,)
+
+
+@admin.register(Appearance)
+class AppearanceAdmin(admin.ModelAdmin):
+    list_display = ("speaker", "forum", "role", "title", "position", "is_cohort_representative")
+    list_filter = ("role", "is_cohort_representative")
+    list_select_related = ("speaker", "forum")
+    search_fields = ("speaker__name", "forum__title", "organisation", "title")
+    autocomplete_fields = ("forum", "speaker")
+    ordering = ("forum", "position", "id")
+
+
+@admin.register(TranscriptTurn)
+class TranscriptTurnAdmin(admin.ModelAdmin):
+    list_display = ("excerpt", "speaker", "theme", "forum", "position")
+    list_select_related = ("speaker", "theme__forum")
+    search_fields = ("body", "speaker__name", "theme__title")
+    autocomplete_fields = ("theme", "speaker")
+    ordering = ("theme", "position")
+
+    @admin.display(description=_("text"))
+    def excerpt(self, turn):
+        return truncatechars(turn.body, 60)
+
+    @admin.display(description=_("forum"), ordering="theme__forum")
+    def forum(self, turn):
+        return turn.theme.forum
+
+
+@admin.register(Quote)
+class QuoteAdmin(admin.ModelAdmin):
+    list_display = (
+        "excerpt",
+        "speaker",
+        "forum",
+        "state",
+        "is_featured",
+        "highlight_position",
+        "created_at",
+    )
+    list_filter = ("state", "is_featured", "forum")
+    list_select_related = ("speaker", "forum")
+    search_fields = ("text", "speaker__name", "forum__title")
+    autocomplete_fields = ("forum", "speaker", "theme", "turn", "proposed_by")
+    readonly_fields = ("created_at", "updated_at")
+    ordering = ("forum", "highlight_position", "id")
+    fieldsets = (
+        (None, {"fields": ("forum", "speaker", "theme", "turn", "text", "proposed_by")}),
+        (
+            _("Curation"),
+            {"fields": ("state", "rejection_reason", "is_featured", "highlight_position")},
+        ),
+        (_("History"), {"fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(description=_("text"))
+    def excerpt(self, quote):
+        return truncatechars(quote.text, 60)
+
+
+class RecapRevisionInline(admin.TabularInline):
+    model = RecapRevision
+    fields = ("number", "author", "created_at")
+    readonly_fields = fields
+    ordering = ("-number",)
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Recap)
+class RecapAdmin(admin.ModelAdmin):
+    list_display = (
+        "headline",
+        "forum",
+        "status",
+        "publish_at",
+        "published_at",
+        "updated_at",
+        "updated_by",
+    )
+    list_filter = ("status",)
+    list_select_related = ("forum", "updated_by")
+    search_fields = ("headline", "forum__title", "body")
+    autocomplete_fields = ("forum",)
+    readonly_fields = ("version", "updated_by", "updated_at")
+    ordering = ("-published_at", "-id")
+    inlines = (RecapRevisionInline,)
+
+
+@admin.register(RecapRevision)
+class RecapRevisionAdmin(admin.ModelAdmin):
+    """Revisions are history written by the recap editor: they are read here, not made."""
+
+    list_display = ("recap", "number", "author", "created_at")
+    list_select_related = ("recap", "author")
+    search_fields = ("recap__headline",)
+    readonly_fields = ("recap", "number", "author", "created_at", "snapshot")
+    ordering = ("recap", "-number")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,30 @@
+import pytest
+
+from accounts.models import Role
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Uploads go to the test's own folder, never to the checkout's media/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def user(db):
+    """A signed-up person with no role."""
+    return UserFactory()
+
+
+@pytest.fixture
+def organiser(db):
+    return UserFactory(roles=[Role.ORGANISER])
+
+
+@pytest.fixture
+def admin_user(db):
+    """A superuser in the admins group; replaces pytest-django's, so `admin_client` uses it."""
+    return UserFactory(
+        email="admin@example.com", is_staff=True, is_superuser=True, roles=[Role.ADMIN]
+    )
