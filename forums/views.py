@@ -18,6 +18,7 @@ from forums.models import (
     TranscriptTurn,
     can_see_unpublished,
 )
+from forums.sanitize import render_markdown
 from topics.models import Topic
 
 PAGE_SIZE = 20
@@ -146,9 +147,11 @@ class ForumDetailView(DetailView):
         context = super().get_context_data(**kwargs)
         forum = self.object
         appearances = list(forum.appearances.all())
+        recap = recap_of(forum)
         context.update(
-            recap=recap_of(forum),
+            recap=recap,
             headline=headline_of(forum),
+            body_html=render_markdown(recap.body) if recap else "",
             show_status=can_see_unpublished(self.request.user),
             speaker_groups=group_by_role(appearances),
             highlights=attribute_highlights(forum.highlight_quotes, appearances),
