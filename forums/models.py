@@ -377,3 +377,36 @@ class RecapRevision(models.Model):
 
     def __str__(self):
         return f"{self.recap} #{self.number}"
+
+
+class RecapShareLink(models.Model):
+    """A secret link that shows a recap before it is public, until it expires."""
+
+    recap = models.ForeignKey(
+        Recap, on_delete=models.CASCADE, related_name="share_links", verbose_name=_("recap")
+    )
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("share link")
+        verbose_name_plural = _("share links")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.recap} ({self.expires_at:%Y-%m-%d})"
+
+    def get_absolute_url(self):
+        return reverse("forums:recap-share", kwargs={"token": self.token})
+
+    @property
+    def is_valid(self):
+        return self.expires_at > timezone.now()

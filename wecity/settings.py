@@ -168,8 +168,13 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# The programme's periodic jobs (beat reads them at start; none is declared yet).
-CELERY_BEAT_SCHEDULE = {}
+# The programme's periodic jobs (beat reads them at start).
+CELERY_BEAT_SCHEDULE = {
+    "publish-due-recaps": {
+        "task": "forums.publish_due_recaps",
+        "schedule": env.int("RECAP_PUBLISH_SWEEP_SECONDS", default=60),
+    },
+}
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
