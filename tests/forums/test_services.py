@@ -12,7 +12,6 @@ from forums import services
 from forums.models import Appearance, Forum, Quote, Recap, RecapShareLink, Theme, TranscriptTurn
 from forums.tasks import publish_due_recaps_task
 from tests.factories import (
-    AppearanceFactory,
     QuoteFactory,
     SpeakerFactory,
     UserFactory,
