@@ -8,6 +8,7 @@ from forums.models import (
     Quote,
     Recap,
     RecapRevision,
+    RecapShareLink,
     Speaker,
     Theme,
     TranscriptTurn,
@@ -179,4 +180,18 @@ class RecapRevisionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RecapShareLink)
+class RecapShareLinkAdmin(admin.ModelAdmin):
+    """Share links are made by organisers on the recap's page; here they can be revoked."""
+
+    list_display = ("recap", "created_by", "created_at", "expires_at")
+    list_select_related = ("recap", "created_by")
+    search_fields = ("recap__headline",)
+    readonly_fields = ("recap", "token", "created_by", "created_at")
+    ordering = ("-created_at",)
+
+    def has_add_permission(self, request):
         return False

@@ -16,6 +16,7 @@ from forums.models import (
     Quote,
     Recap,
     RecapRevision,
+    RecapShareLink,
     Speaker,
     Theme,
     TranscriptTurn,
@@ -146,6 +147,18 @@ class RecapRevisionFactory(DjangoModelFactory):
     number = factory.Sequence(lambda n: n + 1)
     author = factory.SubFactory(UserFactory)
     snapshot = factory.LazyAttribute(lambda o: {"headline": o.recap.headline, "body": o.recap.body})
+
+
+class RecapShareLinkFactory(DjangoModelFactory):
+    """A link valid for a week."""
+
+    class Meta:
+        model = RecapShareLink
+
+    recap = factory.SubFactory(RecapFactory)
+    token = factory.LazyFunction(lambda: secrets.token_urlsafe(24))
+    created_by = factory.SubFactory(UserFactory)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=7))
 
 
 class TopicFactory(DjangoModelFactory):

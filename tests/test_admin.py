@@ -11,7 +11,7 @@ from django.utils.text import capfirst
 
 from accounts.models import User
 from cohorts.models import Cohort, Invitation, Member, Reminder
-from forums.models import RecapRevision
+from forums.models import RecapRevision, RecapShareLink
 from tests.factories import (
     PASSWORD,
     AppearanceFactory,
@@ -21,6 +21,7 @@ from tests.factories import (
     QuoteFactory,
     RecapFactory,
     RecapRevisionFactory,
+    RecapShareLinkFactory,
     ReminderFactory,
     ReminderOptOutFactory,
     ReviewFactory,
@@ -35,7 +36,7 @@ PORTAL_APPS = ("accounts", "forums", "topics", "cohorts")
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 PORTAL_MODELS = [model for model in REGISTERED if model._meta.app_label in PORTAL_APPS]
 # Revisions are written by the recap editor only.
-NOT_ADDABLE = {RecapRevision}
+NOT_ADDABLE = {RecapRevision, RecapShareLink}
 
 
 def admin_url(model, view, *args):
@@ -54,7 +55,9 @@ def one_of_everything():
     forum = turn.theme.forum
     AppearanceFactory(forum=forum, speaker=turn.speaker)
     QuoteFactory(forum=forum, speaker=turn.speaker, theme=turn.theme, turn=turn, featured=True)
-    RecapRevisionFactory(recap=RecapFactory(forum=forum, published=True))
+    recap = RecapFactory(forum=forum, published=True)
+    RecapRevisionFactory(recap=recap)
+    RecapShareLinkFactory(recap=recap)
     submission = ReviewFactory().submission
     ReminderFactory(member=submission.member, milestone=submission.deliverable.milestone)
     ReminderOptOutFactory(member=submission.member)
