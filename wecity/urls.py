@@ -10,6 +10,7 @@ from wecity.views import healthz
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("", include("forums.urls")),
+    path("", include("forums.public_urls")),
     path("topics/", include("topics.urls")),
     path("cohorts/", include("cohorts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
