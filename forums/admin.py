@@ -1,6 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.defaultfilters import truncatechars
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from forums.models import (
     Appearance,
@@ -13,6 +15,7 @@ from forums.models import (
     Theme,
     TranscriptTurn,
 )
+from forums.services import approve_quotes
 
 
 @admin.register(Speaker)
@@ -119,6 +122,7 @@ class QuoteAdmin(admin.ModelAdmin):
     autocomplete_fields = ("forum", "speaker", "theme", "turn", "proposed_by")
     readonly_fields = ("created_at", "updated_at")
     ordering = ("forum", "highlight_position", "id")
+    actions = ("approve_selected",)
     fieldsets = (
         (None, {"fields": ("forum", "speaker", "theme", "turn", "text", "proposed_by")}),
         (
@@ -127,6 +131,22 @@ class QuoteAdmin(admin.ModelAdmin):
         ),
         (_("History"), {"fields": ("created_at", "updated_at")}),
     )
+
+    @admin.action(description=_("Approve the selected proposed quotes"))
+    def approve_selected(self, request, queryset):
+        try:
+            count = approve_quotes(queryset, user=request.user)
+        except PermissionDenied as error:
+            self.message_user(request, str(error), messages.ERROR)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                ngettext("%(count)d quote approved.", "%(count)d quotes approved.", count)
+                % {"count": count},
+                messages.SUCCESS,
+            )
 
     @admin.display(description=_("text"))
     def excerpt(self, quote):

@@ -11,7 +11,7 @@ import difflib
 import secrets
 from contextlib import contextmanager
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -29,6 +29,7 @@ from forums.models import (
     Theme,
     TranscriptTurn,
 )
+from topics.models import Topic
 
 FORUM_FIELDS = ("title", "starts_at", "ends_at", "format", "location", "lede")
 RECAP_FIELDS = ("headline", "body")
@@ -52,6 +53,17 @@ class StaleEdit(ValidationError):
 # --- Revisions ----------------------------------------------------------------------------
 
 
+def utc_iso(moment):
+    # In UTC, so that one instant is always written the same way, whatever zone it came in.
+    return moment.astimezone(datetime.UTC).isoformat() if moment else None
+
+
+def local_text(iso):
+    if not iso:
+        return ""
+    return timezone.localtime(datetime.datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M")
+
+
 def snapshot(forum):
     """The forum's content as plain data: what a revision stores and a restore puts back."""
     recap = forum.recap
@@ -60,11 +72,13 @@ def snapshot(forum):
     highlights = forum.quotes.highlights().select_related("speaker")
     return {
         "title": forum.title,
-        "starts_at": forum.starts_at.isoformat() if forum.starts_at else None,
-        "ends_at": forum.ends_at.isoformat() if forum.ends_at else None,
+        "starts_at": utc_iso(forum.starts_at),
+        "ends_at": utc_iso(forum.ends_at),
         "format": forum.format,
         "location": forum.location,
         "lede": forum.lede,
+        "cover_image": forum.cover_image.name or "",
+        "released_topics": sorted(forum.released_topics.values_list("slug", flat=True)),
         "headline": recap.headline,
         "body": recap.body,
         "appearances": [
@@ -100,10 +114,12 @@ def snapshot_lines(data):
     lines = [
         f"{_('Title')}: {data['title']}",
         f"{_('Headline')}: {data['headline']}",
-        f"{_('Starts at')}: {data['starts_at'] or ''}",
-        f"{_('Ends at')}: {data['ends_at'] or ''}",
+        f"{_('Starts at')}: {local_text(data['starts_at'])}",
+        f"{_('Ends at')}: {local_text(data['ends_at'])}",
         f"{_('Format')}: {data['format']}",
         f"{_('Place')}: {data['location']}",
+        f"{_('Cover image')}: {data.get('cover_image', '')}",
+        f"{_('Topics released')}: {', '.join(data.get('released_topics', []))}",
         f"{_('Lede')}:",
         *data["lede"].splitlines(),
         f"{_('Body')}:",
@@ -306,15 +322,15 @@ def move_appearance(appearance, *, user, expected_version, step):
 def remove_appearance(appearance, *, user, expected_version):
     """Remove a speaker's role at a forum; refused while they still speak in its transcript."""
     forum = appearance.forum
-    speaks = TranscriptTurn.objects.filter(theme__forum=forum, speaker=appearance.speaker)
-    other_roles = forum.appearances.filter(speaker=appearance.speaker).exclude(pk=appearance.pk)
-    if speaks.exists() and not other_roles.exists():
-        raise ValidationError(
-            _("%(name)s still speaks in the transcript: remove or reassign those turns first.")
-            % {"name": appearance.speaker.name},
-            code="speaks",
-        )
     with edit(forum, user=user, expected_version=expected_version):
+        speaks = TranscriptTurn.objects.filter(theme__forum=forum, speaker=appearance.speaker)
+        others = forum.appearances.filter(speaker=appearance.speaker).exclude(pk=appearance.pk)
+        if speaks.exists() and not others.exists():
+            raise ValidationError(
+                _("%(name)s still speaks in the transcript: remove or reassign those turns first.")
+                % {"name": appearance.speaker.name},
+                code="speaks",
+            )
         appearance.delete()
 
 
@@ -379,6 +395,29 @@ def set_highlights(forum, *, user, expected_version, quotes):
         for position, quote in enumerate(quotes, start=1):
             Quote.objects.filter(pk=quote.pk).update(is_featured=True, highlight_position=position)
     return quotes
+
+
+# --- Curation -------------------------------------------------------------------------------
+
+
+def approve_quotes(quotes, *, user):
+    """Approve proposed quotes (admins only). Returns how many were approved.
+
+    Raises PermissionDenied for anyone but an admin, and ValidationError for a rejected
+    quote, which must be proposed again before it can be approved.
+    """
+    if not (user.is_superuser or user.is_portal_admin):
+        raise PermissionDenied(_("Only admins approve quotes."))
+    quotes = list(quotes)
+    rejected = [q for q in quotes if q.state == Quote.State.REJECTED]
+    if rejected:
+        raise ValidationError(
+            _("A rejected quote must be proposed again before it can be approved."),
+            code="rejected",
+        )
+    return Quote.objects.filter(pk__in=[q.pk for q in quotes], state=Quote.State.PROPOSED).update(
+        state=Quote.State.APPROVED, updated_at=timezone.now()
+    )
 
 
 # --- Publishing -----------------------------------------------------------------------------
@@ -487,7 +526,10 @@ def restore_revision(revision, *, user, expected_version):
             if name in ("starts_at", "ends_at") and value:
                 value = datetime.datetime.fromisoformat(value)
             setattr(forum, name, value)
+        forum.cover_image.name = data.get("cover_image", forum.cover_image.name)
         forum.save()
+        if "released_topics" in data:
+            forum.released_topics.set(Topic.objects.filter(slug__in=data["released_topics"]))
         Recap.objects.filter(pk=forum.recap.pk).update(headline=data["headline"], body=data["body"])
         forum.recap.refresh_from_db()
         forum.themes.all().delete()

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from forums import views
+from forums.organise_views import RecapShareView
 
 app_name = "forums"
 
@@ -10,4 +11,5 @@ urlpatterns = [
     path("forums/<str:slug>/", views.ForumDetailView.as_view(), name="forum-detail"),
     path("speakers/", views.SpeakerListView.as_view(), name="speaker-list"),
     path("speakers/<str:slug>/", views.SpeakerDetailView.as_view(), name="speaker-detail"),
+    path("share/<str:token>/", RecapShareView.as_view(), name="recap-share"),
 ]

@@ -121,6 +121,39 @@ class ForumListView(ListView):
         return context
 
 
+def recap_page_queryset(forums):
+    """`forums` with everything the recap page shows prefetched: a constant query count."""
+    turns = TranscriptTurn.objects.select_related("speaker").order_by("position")
+    themes = Theme.objects.order_by("position").prefetch_related(Prefetch("turns", queryset=turns))
+    return forums.select_related("recap").prefetch_related(
+        appearances_prefetch(),
+        highlights_prefetch(),
+        Prefetch("themes", queryset=themes),
+        Prefetch("released_topics", queryset=Topic.objects.order_by("position", "id")),
+    )
+
+
+def recap_page_context(forum, *, show_status=False):
+    """The context of `forums/forum_detail.html` for a forum from `recap_page_queryset`.
+
+    The public page and the organisers' preview both build it here, so a preview shows
+    exactly what the public will read.
+    """
+    appearances = list(forum.appearances.all())
+    recap = recap_of(forum)
+    return {
+        "forum": forum,
+        "recap": recap,
+        "headline": headline_of(forum),
+        "body_html": render_markdown(recap.body) if recap else "",
+        "show_status": show_status,
+        "speaker_groups": group_by_role(appearances),
+        "highlights": attribute_highlights(forum.highlight_quotes, appearances),
+        "themes": list(forum.themes.all()),
+        "released_topics": list(forum.released_topics.all()),
+    }
+
+
 class ForumDetailView(DetailView):
     """The recap of one forum: speakers by role, highlights, themes with their transcript."""
 
@@ -128,35 +161,12 @@ class ForumDetailView(DetailView):
     context_object_name = "forum"
 
     def get_queryset(self):
-        turns = TranscriptTurn.objects.select_related("speaker").order_by("position")
-        themes = Theme.objects.order_by("position").prefetch_related(
-            Prefetch("turns", queryset=turns)
-        )
-        return (
-            Forum.objects.visible_to(self.request.user)
-            .select_related("recap")
-            .prefetch_related(
-                appearances_prefetch(),
-                highlights_prefetch(),
-                Prefetch("themes", queryset=themes),
-                Prefetch("released_topics", queryset=Topic.objects.order_by("position", "id")),
-            )
-        )
+        return recap_page_queryset(Forum.objects.visible_to(self.request.user))
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        forum = self.object
-        appearances = list(forum.appearances.all())
-        recap = recap_of(forum)
         context.update(
-            recap=recap,
-            headline=headline_of(forum),
-            body_html=render_markdown(recap.body) if recap else "",
-            show_status=can_see_unpublished(self.request.user),
-            speaker_groups=group_by_role(appearances),
-            highlights=attribute_highlights(forum.highlight_quotes, appearances),
-            themes=list(forum.themes.all()),
-            released_topics=list(forum.released_topics.all()),
+            recap_page_context(self.object, show_status=can_see_unpublished(self.request.user))
         )
         return context
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("forums.public_urls")),
     path("topics/", include("topics.urls")),
     path("cohorts/", include("cohorts.urls")),
+    path("organise/", include("forums.organise_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

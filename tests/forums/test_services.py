@@ -4,7 +4,7 @@ import datetime
 import threading
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
@@ -357,3 +357,36 @@ def test_two_organisers_saving_at_once_one_is_refused(organiser):
 
     assert sorted(outcomes) == ["saved", "stale"]
     assert Recap.objects.get(forum=forum).version == 2
+
+
+def test_approve_quotes_is_for_admins_and_skips_rejected_ones(forum, organiser, admin_user):
+    proposed = QuoteFactory.create_batch(2, forum=forum)
+    rejected = QuoteFactory(forum=forum, rejected=True)
+
+    with pytest.raises(PermissionDenied):
+        services.approve_quotes(proposed, user=organiser)
+    with pytest.raises(ValidationError):
+        services.approve_quotes([*proposed, rejected], user=admin_user)
+    approved = services.approve_quotes(proposed, user=admin_user)
+
+    assert approved == 2
+    assert sorted(forum.quotes.values_list("state", flat=True)) == [
+        Quote.State.APPROVED,
+        Quote.State.APPROVED,
+        Quote.State.REJECTED,
+    ]
+
+
+def test_admin_action_approves_the_selected_quotes(admin_client, forum):
+    quotes = QuoteFactory.create_batch(3, forum=forum)
+
+    admin_client.post(
+        "/admin/forums/quote/",
+        {"action": "approve_selected", "_selected_action": [q.pk for q in quotes[:2]]},
+    )
+
+    assert list(Quote.objects.order_by("pk").values_list("state", flat=True)) == [
+        Quote.State.APPROVED,
+        Quote.State.APPROVED,
+        Quote.State.PROPOSED,
+    ]
