@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from forums import services
 from forums.models import Appearance, Forum, Quote, Recap, RecapShareLink, Theme, TranscriptTurn
@@ -18,6 +18,13 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """The messages are asserted in their English source; their Chinese is checked elsewhere."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
