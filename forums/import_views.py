@@ -55,4 +55,6 @@ def review_of(imported):
         "roles": roles,
         "known": known,
         "turns": sum(len(theme.turns) for theme in imported.themes),
+        # A highlight whose speaker is unknown is left out on save (it has its warning).
+        "quotes": [quote for quote in imported.highlights if quote.speaker_name],
     }

@@ -54,6 +54,7 @@ def test_check_lists_each_warning_with_its_line_number(organiser_client, seed_te
 
     warnings = response.context["imported"].warnings
     assert [w.line_number for w in warnings] == [20]
+    assert "7 quotes, saved as proposed" in response.text
     assert "line 20" in response.text
     assert response.context["form"].initial["article"] == broken
 
