@@ -384,9 +384,12 @@ def remove_turn(turn, *, user, expected_version):
 
 def set_highlights(forum, *, user, expected_version, quotes):
     """Feature these approved quotes of the forum, in this order; unfeature the rest."""
-    quotes = list(quotes)
+    # Checked against the database, not the caller's copies, which may be out of date.
+    pks = [quote.pk for quote in quotes]
+    fresh = Quote.objects.in_bulk(pks)
+    quotes = [fresh[pk] for pk in pks if pk in fresh]
     wrong = [q for q in quotes if q.forum_id != forum.pk or q.state != Quote.State.APPROVED]
-    if wrong:
+    if wrong or len(quotes) != len(pks):
         raise ValidationError(
             _("Only approved quotes of this forum can be highlights."), code="not_approved"
         )
