@@ -15,7 +15,7 @@ from forums.models import (
     Theme,
     TranscriptTurn,
 )
-from forums.services import approve_quotes
+from forums.curation import approve_quotes
 
 
 @admin.register(Speaker)

@@ -355,14 +355,28 @@ class TurnForm(forms.Form):
         return normalise_newlines(self.cleaned_data["body"]).strip()
 
 
+def quote_ids(text):
+    """Quote ids written as "3,1,2" (the highlights' order a page showed)."""
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as error:
+        raise ValidationError(_("This form is damaged; reload the page."), code="ids") from error
+
+
 class HighlightsForm(forms.Form):
-    """Which approved quotes are the forum's highlights, and in what order."""
+    """Which approved quotes are the forum's highlights, and in what order (admins only)."""
 
     version = version_field()
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, quotes, **kwargs):
         super().__init__(*args, **kwargs)
         self.quotes = list(quotes)
+        self.fields["seen"].initial = ",".join(
+            str(q.pk)
+            for q in sorted(self.quotes, key=lambda q: q.highlight_position or 0)
+            if q.is_featured
+        )
         for quote in self.quotes:
             self.fields[f"feature_{quote.pk}"] = forms.BooleanField(
                 label=_("Highlight"), required=False, initial=quote.is_featured
@@ -391,6 +405,7 @@ class HighlightsForm(forms.Form):
             if cleaned.get(f"feature_{quote.pk}")
         ]
         cleaned["quotes"] = [quote for _position, _index, quote in sorted(chosen)]
+        cleaned["seen"] = quote_ids(cleaned.get("seen") or "")
         return cleaned
 
 

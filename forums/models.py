@@ -410,3 +410,68 @@ class RecapShareLink(models.Model):
     @property
     def is_valid(self):
         return self.expires_at > timezone.now()
+
+
+class CurationEntry(models.Model):
+    """One curation action, as it happened: the audit trail of quotes and speakers.
+
+    Written only by the curation services; never changed afterwards.
+    """
+
+    class Action(models.TextChoices):
+        PROPOSE = "propose", _("Proposed")
+        EDIT = "edit", _("Edited")
+        APPROVE = "approve", _("Approved")
+        REJECT = "reject", _("Rejected")
+        FEATURE = "feature", _("Featured")
+        UNFEATURE = "unfeature", _("Unfeatured")
+        REORDER = "reorder", _("Reordered")
+        MERGE = "merge", _("Merged speakers")
+
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    quote = models.ForeignKey(
+        Quote,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="curation_entries",
+        verbose_name=_("quote"),
+    )
+    forum = models.ForeignKey(
+        Forum,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="curation_entries",
+        verbose_name=_("forum"),
+    )
+    speaker = models.ForeignKey(
+        Speaker,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="curation_entries",
+        verbose_name=_("speaker"),
+    )
+    before = models.TextField(_("before"), blank=True)
+    after = models.TextField(_("after"), blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("curation entry")
+        verbose_name_plural = _("curation entries")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["action", "created_at"], name="forums_curation_action")]
+
+    def __str__(self):
+        return f"{self.get_action_display()} · {self.created_at:%Y-%m-%d %H:%M}"

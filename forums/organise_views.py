@@ -9,7 +9,7 @@ however many themes, turns and speakers a forum has.
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import UserPassesTestMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpResponse
@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
-from forums import services
+from forums import curation, services
 from forums.forms import (
     AddAppearanceForm,
     AppearanceForm,
@@ -194,6 +194,7 @@ def edit_page(request, pk, *, form=None, conflicts=None):
         ],
         "add_appearance_form": AddAppearanceForm(auto_id="add-speaker-%s"),
         "highlights_form": HighlightsForm(quotes=approved, auto_id="highlights-%s"),
+        "can_curate": curation.is_admin(request.user),
         "other_quotes": [q for q in quotes if q.state != Quote.State.APPROVED],
         "share_links": [(link, share_url(link)) for link in share_links],
     }
@@ -469,8 +470,17 @@ class HighlightsView(ForumChangeView):
         )
         return self.form_class(self.request.POST, quotes=quotes)
 
-    def change(self, form, **kwargs):
-        services.set_highlights(self.forum, quotes=form.cleaned_data["quotes"], **kwargs)
+    def change(self, form, *, user, expected_version):
+        # Curation is the admins': an organiser who is not one gets the form read-only.
+        try:
+            curation.set_highlights(
+                self.forum,
+                user=user,
+                quotes=form.cleaned_data["quotes"],
+                seen=form.cleaned_data["seen"],
+            )
+        except PermissionDenied as denied:
+            raise ValidationError(str(denied)) from denied
 
 
 # --- Publishing and sharing -----------------------------------------------------------------

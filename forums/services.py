@@ -11,7 +11,7 @@ import difflib
 import secrets
 from contextlib import contextmanager
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 from forums.models import (
     Appearance,
     Forum,
-    Quote,
     Recap,
     RecapRevision,
     RecapShareLink,
@@ -379,50 +378,6 @@ def remove_turn(turn, *, user, expected_version):
         turn.delete()
 
 
-# --- Highlights -----------------------------------------------------------------------------
-
-
-def set_highlights(forum, *, user, expected_version, quotes):
-    """Feature these approved quotes of the forum, in this order; unfeature the rest."""
-    # Checked against the database, not the caller's copies, which may be out of date.
-    pks = [quote.pk for quote in quotes]
-    fresh = Quote.objects.in_bulk(pks)
-    quotes = [fresh[pk] for pk in pks if pk in fresh]
-    wrong = [q for q in quotes if q.forum_id != forum.pk or q.state != Quote.State.APPROVED]
-    if wrong or len(quotes) != len(pks):
-        raise ValidationError(
-            _("Only approved quotes of this forum can be highlights."), code="not_approved"
-        )
-    with edit(forum, user=user, expected_version=expected_version):
-        forum.quotes.filter(is_featured=True).update(is_featured=False, highlight_position=None)
-        for position, quote in enumerate(quotes, start=1):
-            Quote.objects.filter(pk=quote.pk).update(is_featured=True, highlight_position=position)
-    return quotes
-
-
-# --- Curation -------------------------------------------------------------------------------
-
-
-def approve_quotes(quotes, *, user):
-    """Approve proposed quotes (admins only). Returns how many were approved.
-
-    Raises PermissionDenied for anyone but an admin, and ValidationError for a rejected
-    quote, which must be proposed again before it can be approved.
-    """
-    if not (user.is_superuser or user.is_portal_admin):
-        raise PermissionDenied(_("Only admins approve quotes."))
-    quotes = list(quotes)
-    rejected = [q for q in quotes if q.state == Quote.State.REJECTED]
-    if rejected:
-        raise ValidationError(
-            _("A rejected quote must be proposed again before it can be approved."),
-            code="rejected",
-        )
-    return Quote.objects.filter(pk__in=[q.pk for q in quotes], state=Quote.State.PROPOSED).update(
-        state=Quote.State.APPROVED, updated_at=timezone.now()
-    )
-
-
 # --- Publishing -----------------------------------------------------------------------------
 
 
@@ -557,9 +512,5 @@ def restore_revision(revision, *, user, expected_version):
                 )
                 for n, t in enumerate(theme_data["turns"], start=1)
             )
-        approved = set(forum.quotes.filter(state=Quote.State.APPROVED).values_list("pk", flat=True))
-        forum.quotes.filter(is_featured=True).update(is_featured=False, highlight_position=None)
-        wanted = [q["quote"] for q in data["highlights"] if q["quote"] in approved]
-        for position, pk in enumerate(wanted, start=1):
-            Quote.objects.filter(pk=pk).update(is_featured=True, highlight_position=position)
+        # Highlights are curated by admins, with their own audit trail: a restore keeps them.
     return forum

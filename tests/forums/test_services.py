@@ -4,15 +4,14 @@ import datetime
 import threading
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone, translation
 
 from forums import services
-from forums.models import Appearance, Forum, Quote, Recap, RecapShareLink, Theme, TranscriptTurn
+from forums.models import Appearance, Forum, Recap, RecapShareLink, Theme, TranscriptTurn
 from forums.tasks import publish_due_recaps_task
 from tests.factories import (
-    QuoteFactory,
     SpeakerFactory,
     UserFactory,
 )
@@ -204,30 +203,6 @@ def test_remove_appearance_of_someone_still_in_the_transcript_is_refused(forum, 
     assert forum.appearances.count() == 1
 
 
-def test_set_highlights_features_approved_quotes_in_the_given_order(forum, organiser):
-    first, second, third = QuoteFactory.create_batch(3, forum=forum, approved=True)
-    services.set_highlights(
-        forum, user=organiser, expected_version=1, quotes=[first, second, third]
-    )
-
-    services.set_highlights(forum, user=organiser, expected_version=2, quotes=[third, first])
-
-    assert list(Quote.objects.highlights().values_list("pk", "highlight_position")) == [
-        (third.pk, 1),
-        (first.pk, 2),
-    ]
-    assert Quote.objects.get(pk=second.pk).is_featured is False
-
-
-def test_set_highlights_refuses_a_proposed_quote(forum, organiser):
-    proposed = QuoteFactory(forum=forum)
-
-    with pytest.raises(ValidationError):
-        services.set_highlights(forum, user=organiser, expected_version=1, quotes=[proposed])
-
-    assert (Quote.objects.highlights().count(), version(forum)) == (0, 1)
-
-
 def test_publish_an_incomplete_recap_names_what_is_missing(organiser):
     forum = services.create_forum(user=organiser, title="空白论坛")
 
@@ -364,36 +339,3 @@ def test_two_organisers_saving_at_once_one_is_refused(organiser):
 
     assert sorted(outcomes) == ["saved", "stale"]
     assert Recap.objects.get(forum=forum).version == 2
-
-
-def test_approve_quotes_is_for_admins_and_skips_rejected_ones(forum, organiser, admin_user):
-    proposed = QuoteFactory.create_batch(2, forum=forum)
-    rejected = QuoteFactory(forum=forum, rejected=True)
-
-    with pytest.raises(PermissionDenied):
-        services.approve_quotes(proposed, user=organiser)
-    with pytest.raises(ValidationError):
-        services.approve_quotes([*proposed, rejected], user=admin_user)
-    approved = services.approve_quotes(proposed, user=admin_user)
-
-    assert approved == 2
-    assert sorted(forum.quotes.values_list("state", flat=True)) == [
-        Quote.State.APPROVED,
-        Quote.State.APPROVED,
-        Quote.State.REJECTED,
-    ]
-
-
-def test_admin_action_approves_the_selected_quotes(admin_client, forum):
-    quotes = QuoteFactory.create_batch(3, forum=forum)
-
-    admin_client.post(
-        "/admin/forums/quote/",
-        {"action": "approve_selected", "_selected_action": [q.pk for q in quotes[:2]]},
-    )
-
-    assert list(Quote.objects.order_by("pk").values_list("state", flat=True)) == [
-        Quote.State.APPROVED,
-        Quote.State.APPROVED,
-        Quote.State.PROPOSED,
-    ]

@@ -5,8 +5,8 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from forums import services
-from forums.models import Appearance, Quote
+from forums import curation, services
+from forums.models import Appearance
 
 PAYLOADS = [
     "<script>alert('x')</script>",
@@ -50,10 +50,10 @@ def hostile_forum(organiser, admin_user):
     services.add_turn(
         theme, user=organiser, expected_version=4, speaker=speaker, body=f"发言 {payload}"
     )
-    quote = Quote.objects.create(forum=forum, speaker=speaker, text=f"观点 {payload}")
-    services.approve_quotes([quote], user=admin_user)
-    services.set_highlights(forum, user=organiser, expected_version=5, quotes=[quote])
-    services.publish_recap(forum, user=organiser, expected_version=6)
+    quote = curation.propose_quote(forum, user=organiser, speaker=speaker, text=f"观点 {payload}")
+    curation.approve_quote(quote, user=admin_user)
+    curation.feature_quote(quote, user=admin_user)
+    services.publish_recap(forum, user=organiser, expected_version=5)
     return forum
 
 
