@@ -320,8 +320,9 @@ def set_highlights(forum, *, user, quotes, seen):
         for pk in current:
             if pk not in wanted:
                 unfeature_quote(Quote(pk=pk), user=user)
-        for quote in quotes:
-            if quote.forum_id != forum.pk:
+        fresh = Quote.objects.in_bulk(wanted)
+        for quote in (fresh.get(pk) for pk in wanted):
+            if quote is None or quote.forum_id != forum.pk:
                 raise ValidationError(
                     _("Only approved quotes of this forum can be highlights."), code="forum"
                 )
@@ -331,6 +332,7 @@ def set_highlights(forum, *, user, quotes, seen):
 
 def move_highlight(quote, *, user, step, seen):
     """Move one highlight up (-1) or down (+1): the buttons' reorder."""
+    quote = Quote.objects.select_related("forum").get(pk=quote.pk)
     order = list(seen)
     if quote.pk not in order:
         raise ValidationError(_("This quote is not a highlight."), code="not_featured")
