@@ -8,7 +8,18 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from cohorts.models import Cohort, Invitation, Member, Milestone, Reminder, ReminderOptOut
+from cohorts.models import (
+    Cohort,
+    DeletionRequest,
+    Invitation,
+    Member,
+    Milestone,
+    Notification,
+    Reminder,
+    ReminderOptOut,
+    Reviewer,
+    TopicMove,
+)
 from topics.models import Deliverable
 
 
@@ -63,6 +74,20 @@ class ReminderOptOutInline(admin.TabularInline):
     extra = 0
 
 
+class TopicMoveInline(admin.TabularInline):
+    """The history of the member's topic: written by the move service only."""
+
+    model = TopicMove
+    fk_name = "member"
+    fields = ("from_topic", "to_topic", "moved_by", "moved_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
     list_display = (
@@ -74,14 +99,15 @@ class MemberAdmin(admin.ModelAdmin):
         "is_public",
         "is_demo",
         "joined_at",
+        "removed_at",
     )
     list_filter = ("cohort", "topic", "is_public", "is_demo")
     list_select_related = ("cohort", "topic", "user")
     search_fields = ("name", "organisation", "title", "user__email")
     autocomplete_fields = ("cohort", "topic", "user", "speaker")
-    readonly_fields = ("joined_at",)
+    readonly_fields = ("joined_at", "removed_at")
     ordering = ("cohort", "topic__position", "name", "id")
-    inlines = (ReminderOptOutInline,)
+    inlines = (ReminderOptOutInline, TopicMoveInline)
 
 
 @admin.register(Invitation)
@@ -160,3 +186,64 @@ class ReminderAdmin(admin.ModelAdmin):
     readonly_fields = ("status", "attempts", "claimed_at", "sent_at", "reason")
     date_hierarchy = "due_at"
     ordering = ("due_at", "id")
+
+
+@admin.register(TopicMove)
+class TopicMoveAdmin(admin.ModelAdmin):
+    """Read only: moves are made on the organisers' cohort page, which keeps this history."""
+
+    list_display = ("member", "from_topic", "to_topic", "moved_by", "moved_at")
+    list_filter = ("member__cohort",)
+    list_select_related = ("member", "from_topic", "to_topic", "moved_by")
+    search_fields = ("member__name",)
+    readonly_fields = ("member", "from_topic", "to_topic", "moved_by", "moved_at")
+    ordering = ("-moved_at", "-id")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Reviewer)
+class ReviewerAdmin(admin.ModelAdmin):
+    list_display = ("user", "cohort", "topic", "named_by", "created_at")
+    list_filter = ("cohort", "topic")
+    list_select_related = ("user", "cohort", "topic", "named_by")
+    search_fields = ("user__email", "user__name")
+    autocomplete_fields = ("user", "cohort", "topic", "named_by")
+    readonly_fields = ("created_at",)
+    ordering = ("cohort", "topic__position", "id")
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("recipient", "text", "created_at", "read_at")
+    list_filter = ("read_at",)
+    list_select_related = ("recipient",)
+    search_fields = ("recipient__email", "text")
+    autocomplete_fields = ("recipient",)
+    readonly_fields = ("created_at",)
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+
+
+@admin.register(DeletionRequest)
+class DeletionRequestAdmin(admin.ModelAdmin):
+    """Read only: organisers decide on their page, where the deletion itself happens."""
+
+    list_display = ("__str__", "status", "requested_at", "decided_at", "decided_by")
+    list_filter = ("status",)
+    list_select_related = ("user", "decided_by")
+    search_fields = ("user__email",)
+    readonly_fields = (
+        "user",
+        "reason",
+        "status",
+        "requested_at",
+        "decided_at",
+        "decided_by",
+        "note",
+    )
+    ordering = ("-requested_at", "-id")
+
+    def has_add_permission(self, request):
+        return False

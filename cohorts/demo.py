@@ -16,6 +16,7 @@ from django.db import transaction
 
 from accounts.models import Role, User, role_group
 from cohorts.models import Cohort, Member, Milestone
+from forums import search
 from forums.models import Appearance, Forum, Quote, Recap, Speaker, Theme, TranscriptTurn
 from topics.models import Deliverable, Topic
 
@@ -50,7 +51,8 @@ def load_demo(*, start=None, password=None):
             role_group(role)
         topics = load_topics(programme["topics"], result)
         speakers = load_speakers(seed["speakers"], result)
-        load_forum(seed, speakers=speakers, topics=topics, result=result)
+        forum = load_forum(seed, speakers=speakers, topics=topics, result=result)
+        search.schedule_forum_reindex(forum)
         cohort = load_cohort(
             programme, speakers=speakers, topics=topics, start=start, result=result
         )
@@ -182,7 +184,10 @@ def load_cohort(programme, *, speakers, topics, start, result):
             name=speakers[row["speaker"]].name,
             organisation=speakers[row["speaker"]].organisation,
             title=speakers[row["speaker"]].title,
+            # Representatives speak at forums: their organisation and title are public there.
             is_public=row["is_public"],
+            is_organisation_public=row["is_public"],
+            is_title_public=row["is_public"],
         )
         for row in programme["representatives"]
     ]
@@ -210,6 +215,7 @@ def demo_members(spec, cohort, topics, *, taken):
                 organisation=spec["organisation"].format(n=number),
                 title=spec["title"],
                 is_public=number % spec["public_every"] == 1,
+                is_organisation_public=number % spec["public_every"] == 1,
                 is_demo=True,
             )
         )

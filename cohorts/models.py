@@ -1,13 +1,17 @@
 import datetime
+import secrets
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+
+from cohorts.storage import private_storage
 
 
 def validate_time_zone(value):
@@ -70,8 +74,22 @@ class Cohort(models.Model):
         return zoneinfo.ZoneInfo(self.time_zone)
 
 
+def member_photo_path(member, filename):
+    # A random folder: a photo's name must not be guessable from the member's id.
+    return f"members/{secrets.token_urlsafe(12)}/{filename}"
+
+
+def is_staff_side(user):
+    """Organisers (and admins, who hold every role) see every cohort's members and work."""
+    return user.is_authenticated and user.is_organiser
+
+
 class Member(models.Model):
-    """A person in a cohort, working in one topic's group."""
+    """A person in a cohort, working in one topic's group.
+
+    Nothing of a member is public until they choose it: `is_public` lists their name in the
+    cohort directory, and each `is_*_public` adds one more field of their profile.
+    """
 
     cohort = models.ForeignKey(
         Cohort, on_delete=models.CASCADE, related_name="members", verbose_name=_("cohort")
@@ -102,20 +120,46 @@ class Member(models.Model):
     )
     name = models.CharField(_("name"), max_length=100)
     organisation = models.CharField(_("organisation"), max_length=200, blank=True)
-    title = models.CharField(_("title"), max_length=200, blank=True)
+    title = models.CharField(_("job title"), max_length=200, blank=True)
     bio = models.TextField(_("short bio"), blank=True)
-    photo = models.ImageField(_("photo"), upload_to="members/", blank=True)
+    photo = models.ImageField(
+        _("photo"), upload_to=member_photo_path, storage=private_storage, blank=True
+    )
     is_public = models.BooleanField(
         _("listed in the public directory"),
         default=False,
         help_text=_("Nothing of a member is public until they choose it."),
     )
+    is_organisation_public = models.BooleanField(_("organisation is public"), default=False)
+    is_title_public = models.BooleanField(_("title is public"), default=False)
+    is_bio_public = models.BooleanField(_("bio is public"), default=False)
+    is_photo_public = models.BooleanField(_("photo is public"), default=False)
     is_demo = models.BooleanField(_("demo member"), default=False)
     joined_at = models.DateTimeField(_("joined at"), auto_now_add=True)
+    removed_at = models.DateTimeField(
+        _("removed at"),
+        null=True,
+        blank=True,
+        help_text=_("Set when the person's account was deleted; their work stays, unnamed."),
+    )
 
     class MemberQuerySet(models.QuerySet):
         def public(self):
-            return self.filter(is_public=True)
+            return self.filter(is_public=True, removed_at__isnull=True)
+
+        def active(self):
+            return self.filter(removed_at__isnull=True)
+
+        def visible_to(self, user):
+            """Members the user may see: the public ones, their own groups', or all for staff."""
+            if is_staff_side(user):
+                return self.all()
+            if not user.is_authenticated:
+                return self.public()
+            same_group = Member.objects.filter(
+                user=user, cohort=OuterRef("cohort"), topic=OuterRef("topic")
+            )
+            return self.filter(Q(is_public=True, removed_at__isnull=True) | Exists(same_group))
 
     objects = MemberQuerySet.as_manager()
 
@@ -131,7 +175,15 @@ class Member(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        return str(self.display_name)
+
+    @property
+    def display_name(self):
+        return _("a removed member") if self.removed_at else self.name
+
+    @property
+    def public_photo(self):
+        return self.photo if self.is_public and self.is_photo_public else None
 
     def clean(self):
         super().clean()
@@ -161,6 +213,12 @@ class Member(models.Model):
 class Invitation(models.Model):
     """An organiser's invitation to join a cohort in a topic."""
 
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for an answer")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+
     cohort = models.ForeignKey(
         Cohort, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("cohort")
     )
@@ -178,10 +236,25 @@ class Invitation(models.Model):
         related_name="+",
         verbose_name=_("invited by"),
     )
+    language = models.CharField(
+        _("language of the email"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+    )
     created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+    last_sent_at = models.DateTimeField(_("last sent at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires at"))
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class InvitationQuerySet(models.QuerySet):
+        def pending(self):
+            return self.filter(
+                accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+            )
+
+    objects = InvitationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("invitation")
@@ -196,6 +269,22 @@ class Invitation(models.Model):
 
     def __str__(self):
         return f"{self.email} → {self.cohort}"
+
+    def get_absolute_url(self):
+        return reverse("programme:invitation", kwargs={"token": self.token})
+
+    @property
+    def status(self):
+        if self.accepted_at:
+            return self.Status.ACCEPTED
+        if self.revoked_at:
+            return self.Status.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    def get_status_display(self):
+        return self.Status(self.status).label
 
 
 class Milestone(models.Model):
@@ -340,3 +429,204 @@ class Reminder(models.Model):
         if seconds > 0:
             return _("%(amount)s after") % {"amount": amount}
         return _("at the time")
+
+
+class TopicMove(models.Model):
+    """A member's move from one topic's group to another: the history of `Member.topic`."""
+
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="topic_moves", verbose_name=_("member")
+    )
+    from_topic = models.ForeignKey(
+        "topics.Topic", on_delete=models.PROTECT, related_name="+", verbose_name=_("from topic")
+    )
+    to_topic = models.ForeignKey(
+        "topics.Topic", on_delete=models.PROTECT, related_name="+", verbose_name=_("to topic")
+    )
+    moved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("moved by"),
+    )
+    moved_at = models.DateTimeField(_("moved at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("topic move")
+        verbose_name_plural = _("topic moves")
+        ordering = ["-moved_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_topic=models.F("to_topic")), name="cohorts_move_changes_topic"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.member}: {self.from_topic} → {self.to_topic}"
+
+
+class Reviewer(models.Model):
+    """Someone an organiser named to review one topic's work in a cohort, or all of it."""
+
+    cohort = models.ForeignKey(
+        Cohort, on_delete=models.CASCADE, related_name="reviewers", verbose_name=_("cohort")
+    )
+    topic = models.ForeignKey(
+        "topics.Topic",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("topic"),
+        help_text=_("Empty: every topic of the cohort."),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="reviewer_roles",
+        verbose_name=_("reviewer"),
+    )
+    named_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("named by"),
+    )
+    created_at = models.DateTimeField(_("named at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("reviewer")
+        verbose_name_plural = _("reviewers")
+        ordering = ["cohort", "topic__position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cohort", "topic", "user"], name="cohorts_reviewer_once_per_topic"
+            ),
+            models.UniqueConstraint(
+                fields=["cohort", "user"],
+                condition=Q(topic__isnull=True),
+                name="cohorts_reviewer_once_per_cohort",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.topic or self.cohort}"
+
+
+def group_access(user, *, cohort, topic):
+    """A filter expression: the user is a member or a named reviewer of this group.
+
+    `cohort` and `topic` are expressions (OuterRef) of the row being filtered.
+    """
+    member = Member.objects.filter(user=user, cohort=cohort, topic=topic)
+    reviewer = Reviewer.objects.filter(user=user, cohort=cohort).filter(
+        Q(topic__isnull=True) | Q(topic=topic)
+    )
+    return Exists(member) | Exists(reviewer)
+
+
+def can_see_group(user, *, cohort_id, topic_id):
+    """Whether the user may open this topic group's workspace and its files."""
+    if is_staff_side(user):
+        return True
+    if not user.is_authenticated:
+        return False
+    return (
+        Cohort.objects.filter(pk=cohort_id)
+        .filter(group_access(user, cohort=OuterRef("pk"), topic=topic_id))
+        .exists()
+    )
+
+
+class Notification(models.Model):
+    """A line in a user's notifications in the portal (the header shows the unread count)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+    )
+    text = models.CharField(_("text"), max_length=300)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class NotificationQuerySet(models.QuerySet):
+        def visible_to(self, user):
+            if not user.is_authenticated:
+                return self.none()
+            return self.filter(recipient=user)
+
+        def unread(self):
+            return self.filter(read_at__isnull=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="cohorts_notif_unread")]
+
+    def __str__(self):
+        return self.text
+
+
+class DeletionRequest(models.Model):
+    """A member's request to delete their account; an organiser confirms or declines it.
+
+    Once confirmed the account is gone and so is `user`: the row keeps only the dates.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for an organiser")
+        CONFIRMED = "confirmed", _("Confirmed: the account is deleted")
+        DECLINED = "declined", _("Declined")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deletion_requests",
+        verbose_name=_("account"),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    note = models.TextField(_("organiser's note"), blank=True)
+
+    class Meta:
+        verbose_name = _("account deletion request")
+        verbose_name_plural = _("account deletion requests")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(status="pending"),
+                name="cohorts_one_pending_deletion_request",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(decided_at__isnull=False),
+                name="cohorts_deletion_decided_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user or _('a removed member')}: {self.get_status_display()}"

@@ -4,18 +4,20 @@ from django.template.defaultfilters import truncatechars
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from forums.curation import approve_quotes, merge_speakers
 from forums.models import (
     Appearance,
+    CurationEntry,
     Forum,
     Quote,
     Recap,
     RecapRevision,
     RecapShareLink,
+    SearchEntry,
     Speaker,
     Theme,
     TranscriptTurn,
 )
-from forums.curation import approve_quotes
 
 
 @admin.register(Speaker)
@@ -25,6 +27,28 @@ class SpeakerAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("created_at",)
     ordering = ("name", "id")
+    actions = ("merge_into_first",)
+
+    @admin.action(description=_("Merge the two selected speakers into the first one listed"))
+    def merge_into_first(self, request, queryset):
+        speakers = list(queryset.order_by("name", "id")[:3])
+        if len(speakers) != 2:
+            self.message_user(request, _("Select exactly two speakers to merge."), messages.ERROR)
+            return
+        keep, duplicate = speakers
+        try:
+            merge_speakers(keep, user=request.user, duplicate=duplicate)
+        except PermissionDenied as error:
+            self.message_user(request, str(error), messages.ERROR)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                _("The duplicate record of %(duplicate)s is merged into %(keep)s.")
+                % {"duplicate": duplicate.name, "keep": keep.name},
+                messages.SUCCESS,
+            )
 
 
 class ThemeInline(admin.TabularInline):
@@ -214,4 +238,42 @@ class RecapShareLinkAdmin(admin.ModelAdmin):
     ordering = ("-created_at",)
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SearchEntry)
+class SearchEntryAdmin(admin.ModelAdmin):
+    """The search index is derived from the forums: read here, rebuilt by `forums.search`."""
+
+    list_display = ("title", "kind", "is_public", "forum", "updated_at")
+    list_filter = ("kind", "is_public")
+    list_select_related = ("forum",)
+    search_fields = ("title",)
+    ordering = ("kind", "object_id")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CurationEntry)
+class CurationEntryAdmin(admin.ModelAdmin):
+    """The curation audit trail: written by `forums.curation` only, never changed or deleted."""
+
+    list_display = ("created_at", "action", "actor", "quote", "speaker", "forum")
+    list_filter = ("action",)
+    list_select_related = ("actor", "quote__speaker", "speaker", "forum")
+    search_fields = ("before", "after", "reason")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

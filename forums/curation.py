@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from forums import search
 from forums.models import Appearance, CurationEntry, Quote, Speaker, TranscriptTurn
 
 Action = CurationEntry.Action
@@ -105,7 +106,9 @@ def edit_quote(quote, *, user, text, speaker=None):
         editable = [State.PROPOSED] + ([State.APPROVED] if is_admin(user) else [])
         if quote.state not in editable:
             raise ValidationError(
-                _("A %(state)s quote cannot be edited.") % {"state": quote.get_state_display()},
+                _("An approved quote is edited by admins only.")
+                if quote.state == State.APPROVED
+                else _("A rejected quote cannot be edited; propose it again first."),
                 code="not_editable",
             )
         speaker = speaker or quote.speaker
@@ -116,6 +119,7 @@ def edit_quote(quote, *, user, text, speaker=None):
         quote.text, quote.speaker = text.strip(), speaker
         quote.save(update_fields=["text", "speaker", "updated_at"])
         record(Action.EDIT, user=user, quote=quote, before=before, after=quote.text)
+        search.schedule_forum_reindex(quote.forum)
     return quote
 
 
@@ -152,6 +156,7 @@ def approve_quote(quote, *, user, text=None):
         quote.state = State.APPROVED
         quote.save(update_fields=["state", "updated_at"])
         record(Action.APPROVE, user=user, quote=quote, before=State.PROPOSED, after=quote.text)
+        search.schedule_forum_reindex(quote.forum)
     return quote
 
 
@@ -171,27 +176,47 @@ def reject_quote(quote, *, user, reason):
         quote.state, quote.rejection_reason = State.REJECTED, reason.strip()
         quote.save(update_fields=["state", "rejection_reason", "updated_at"])
         record(
-            Action.REJECT, user=user, quote=quote, before=before, after=quote.text, reason=reason
+            Action.REJECT,
+            user=user,
+            quote=quote,
+            before=before,
+            after=quote.text,
+            reason=quote.rejection_reason,
         )
+        search.schedule_forum_reindex(quote.forum)
     return quote
+
+
+def each_quote(quotes, act):
+    """Do `act` to every quote; an error says which quote stopped the bulk act."""
+    for quote in quotes:
+        try:
+            act(quote)
+        except ValidationError as error:
+            if hasattr(error, "error_dict") and "speaker" not in error.error_dict:
+                raise  # about the bulk act's own input (the reason), not one quote
+            raise ValidationError(
+                [
+                    _("Quote #%(number)s: %(error)s") % {"number": quote.pk, "error": message}
+                    for message in error.messages
+                ],
+                code="bulk",
+            ) from error
+    return len(quotes)
 
 
 def approve_quotes(quotes, *, user):
     """Approve many proposed quotes at once; all or none. Returns how many."""
     require_admin(user)
     with transaction.atomic():
-        for quote in quotes:
-            approve_quote(quote, user=user)
-    return len(quotes)
+        return each_quote(quotes, lambda quote: approve_quote(quote, user=user))
 
 
 def reject_quotes(quotes, *, user, reason):
     """Reject many quotes with one reason; all or none. Returns how many."""
     require_admin(user)
     with transaction.atomic():
-        for quote in quotes:
-            reject_quote(quote, user=user, reason=reason)
-    return len(quotes)
+        return each_quote(quotes, lambda quote: reject_quote(quote, user=user, reason=reason))
 
 
 # --- Highlights -------------------------------------------------------------------------------
@@ -401,6 +426,9 @@ def merge_speakers(keep, *, user, duplicate):
         if member and getattr(keep, "member", None) is None:
             type(member).objects.filter(pk=member.pk).update(speaker=keep)
             moved["member"] = member.pk
+        elif member:
+            # One member record keeps the speaker link; the other's is recorded here.
+            moved["member_link_dropped"] = member.pk
         for name in ("organisation", "title", "bio"):
             if not getattr(keep, name):
                 setattr(keep, name, getattr(duplicate, name))
@@ -419,4 +447,5 @@ def merge_speakers(keep, *, user, duplicate):
             moved=moved,
             dropped_appearances=dropped,
         )
+        search.schedule_speaker_reindex(keep)
     return keep

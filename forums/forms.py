@@ -14,7 +14,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from forums.importers import MAX_ARTICLE_BYTES, read_article
-from forums.models import Appearance, Forum, Speaker
+from forums.models import Appearance, Forum, Quote, Speaker, TranscriptTurn
 from forums.services import FORUM_FIELDS, RECAP_FIELDS
 from topics.models import Topic
 
@@ -441,4 +441,186 @@ class ArticleImportForm(forms.Form):
                 cleaned["text"] = read_article(cleaned.get("article", "").encode("utf-8"))
         except ValidationError as error:
             self.add_error("upload" if upload else "article", error)
+        return cleaned
+
+
+# --- Curation: organisers propose quotes, admins curate them (`forums.curation`) ---------------
+
+
+def quote_textarea():
+    return forms.Textarea(attrs={"rows": 3})
+
+
+class TurnChoiceField(forms.ModelChoiceField):
+    """A transcript turn, named by its theme, speaker and first words."""
+
+    def label_from_instance(self, obj):
+        words = " ".join(obj.body.split())
+        return f"{obj.theme.title} · {obj.speaker.name}：{words[:30]}"
+
+
+class SpeakerChoiceField(forms.ModelChoiceField):
+    """A speaker named with their organisation, title and id: namesakes stay apart."""
+
+    def label_from_instance(self, obj):
+        details = " ".join(part for part in (obj.organisation, obj.title) if part)
+        return f"{obj.name} · {details} (#{obj.pk})" if details else f"{obj.name} (#{obj.pk})"
+
+
+def forum_speakers(forum):
+    return Speaker.objects.filter(appearances__forum=forum).distinct().order_by("name", "id")
+
+
+class QuoteForumForm(forms.Form):
+    """The forum a new quote is from: the first step of proposing one."""
+
+    forum = forms.ModelChoiceField(label=_("Forum"), queryset=Forum.objects.none())
+
+    def __init__(self, *args, forums, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["forum"].queryset = forums
+
+
+class ProposeQuoteForm(forms.Form):
+    """A quote of one of the forum's speakers, optionally tied to the turn it comes from."""
+
+    speaker = forms.ModelChoiceField(label=_("Speaker"), queryset=Speaker.objects.none())
+    turn = TurnChoiceField(
+        label=_("From the transcript"),
+        queryset=TranscriptTurn.objects.none(),
+        required=False,
+        help_text=_("Optional: the turn the words come from, so that admins see them in context."),
+    )
+    text = forms.CharField(label=_("Quote"), widget=quote_textarea())
+
+    def __init__(self, *args, forum, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.forum = forum
+        self.fields["speaker"].queryset = forum_speakers(forum)
+        self.fields["turn"].queryset = (
+            TranscriptTurn.objects.filter(theme__forum=forum)
+            .select_related("theme", "speaker")
+            .order_by("theme__position", "position")
+        )
+
+    def clean_text(self):
+        return normalise_newlines(self.cleaned_data["text"]).strip()
+
+    def clean(self):
+        cleaned = super().clean()
+        speaker, turn = cleaned.get("speaker"), cleaned.get("turn")
+        if speaker and turn and turn.speaker_id != speaker.pk:
+            self.add_error(
+                "turn",
+                ValidationError(
+                    _("This turn is by %(name)s: choose their turn or another speaker."),
+                    code="turn_speaker",
+                    params={"name": turn.speaker.name},
+                ),
+            )
+        return cleaned
+
+
+class EditQuoteForm(forms.Form):
+    """A proposal's words and speaker, changed before an admin approves it."""
+
+    speaker = forms.ModelChoiceField(label=_("Speaker"), queryset=Speaker.objects.none())
+    text = forms.CharField(label=_("Quote"), widget=quote_textarea())
+
+    def __init__(self, *args, quote, **kwargs):
+        kwargs.setdefault("initial", {"speaker": quote.speaker_id, "text": quote.text})
+        super().__init__(*args, **kwargs)
+        self.fields["speaker"].queryset = forum_speakers(quote.forum)
+
+    def clean_text(self):
+        return normalise_newlines(self.cleaned_data["text"]).strip()
+
+
+class ApproveQuoteForm(forms.Form):
+    """Approve; with `text` the words are changed first (the audit trail records both)."""
+
+    text = forms.CharField(
+        label=_("Text to approve"), widget=quote_textarea(), required=False, strip=False
+    )
+
+    @property
+    def text_or_none(self):
+        """The edited words, or None when the form had no text box (a plain approve)."""
+        if "text" not in self.data:
+            return None
+        return normalise_newlines(self.cleaned_data["text"]).strip()
+
+
+class RejectQuoteForm(forms.Form):
+    # Not required here: the service says why a reason is needed, next to the field.
+    reason = forms.CharField(
+        label=_("Reason for rejecting"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+
+class BulkCurationForm(forms.Form):
+    """The ticked quotes of the queue, approved or rejected together (one reason for all)."""
+
+    ACTIONS = [("approve", _("Approve")), ("reject", _("Reject"))]
+
+    quotes = forms.ModelMultipleChoiceField(
+        label=_("Quotes"),
+        queryset=Quote.objects.all(),
+        error_messages={"required": _("Tick the quotes first.")},
+    )
+    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
+    reason = forms.CharField(
+        label=_("Reason for rejecting the ticked quotes"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, auto_id="bulk-%s", **kwargs)
+
+
+class MoveHighlightForm(forms.Form):
+    """Up or down one place; `seen` is the order the page showed."""
+
+    direction = forms.ChoiceField(choices=[("up", _("Move up")), ("down", _("Move down"))])
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    @property
+    def step(self):
+        return -1 if self.cleaned_data["direction"] == "up" else 1
+
+    def clean_seen(self):
+        return quote_ids(self.cleaned_data["seen"])
+
+
+class ReorderHighlightsForm(forms.Form):
+    """A whole new order (quote ids), as the drag and drop list submits it."""
+
+    order = forms.CharField(widget=forms.HiddenInput)
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean_order(self):
+        return quote_ids(self.cleaned_data["order"])
+
+    def clean_seen(self):
+        return quote_ids(self.cleaned_data["seen"])
+
+
+class SpeakerMergeForm(forms.Form):
+    """Two records of one person: the one to keep and the duplicate merged into it."""
+
+    keep = SpeakerChoiceField(
+        label=_("Keep this record"), queryset=Speaker.objects.order_by("name", "id")
+    )
+    duplicate = SpeakerChoiceField(
+        label=_("Merge this duplicate into it"),
+        queryset=Speaker.objects.order_by("name", "id"),
+        help_text=_("Its forums, transcript turns and quotes move; then it is deleted."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        keep, duplicate = cleaned.get("keep"), cleaned.get("duplicate")
+        if keep and duplicate and keep.pk == duplicate.pk:
+            self.add_error("duplicate", _("Choose two different speakers to merge."))
         return cleaned

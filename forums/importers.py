@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from forums import search
 from forums.models import Appearance, Forum, Quote, Recap, Speaker, Theme, TranscriptTurn
 from forums.services import record_revision
 
@@ -797,6 +798,7 @@ def write_import(imported, *, headline, user, slug):
     )
     # The recap's history starts with what was imported.
     record_revision(forum, user=user)
+    search.schedule_forum_reindex(forum)
     return forum
 
 

@@ -21,7 +21,7 @@ class Speaker(models.Model):
     name = models.CharField(_("name"), max_length=100, db_index=True)
     slug = models.SlugField(_("slug"), max_length=120, unique=True, allow_unicode=True)
     organisation = models.CharField(_("organisation"), max_length=200, blank=True)
-    title = models.CharField(_("title"), max_length=200, blank=True)
+    title = models.CharField(_("job title"), max_length=200, blank=True)
     photo = models.ImageField(_("photo"), upload_to="speakers/", blank=True)
     bio = models.TextField(_("short bio"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -475,3 +475,65 @@ class CurationEntry(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SearchEntry(models.Model):
+    """One searchable text of the portal, segmented into words: the search index.
+
+    Written only by `forums.search`, rebuilt from the rows it describes whenever they change;
+    never edited by hand.
+    """
+
+    class Kind(models.TextChoices):
+        # In the order results of equal rank are listed.
+        RECAP = "recap", _("Recap")
+        SPEAKER = "speaker", _("Speaker")
+        QUOTE = "quote", _("Quote")
+        TURN = "turn", _("Transcript")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    object_id = models.PositiveBigIntegerField(_("object id"))
+    forum = models.ForeignKey(
+        Forum,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("forum"),
+    )
+    speaker = models.ForeignKey(
+        Speaker,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("speaker"),
+    )
+    title = models.CharField(_("title"), max_length=300)
+    text = models.TextField(_("text"), blank=True)
+    segmented = models.TextField(_("segmented text"), blank=True)
+    url = models.CharField(_("address"), max_length=500)
+    is_public = models.BooleanField(_("public"), default=False, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class SearchEntryQuerySet(models.QuerySet):
+        def visible_to(self, user):
+            """Public entries; organisers and admins also find what is not public yet."""
+            if can_see_unpublished(user):
+                return self.all()
+            return self.filter(is_public=True)
+
+    objects = SearchEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("search entry")
+        verbose_name_plural = _("search entries")
+        ordering = ["kind", "object_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "object_id"], name="forums_search_entry_object"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.title}"

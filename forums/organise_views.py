@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import UserPassesTestMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -169,7 +169,7 @@ def edit_page(request, pk, *, form=None, conflicts=None):
     quotes = list(
         Quote.objects.filter(forum=forum)
         .select_related("speaker")
-        .order_by("highlight_position", "id")
+        .order_by(F("highlight_position").asc(nulls_last=True), "id")
     )
     approved = [q for q in quotes if q.state == Quote.State.APPROVED]
     share_links = list(recap.share_links.all())
@@ -466,7 +466,7 @@ class HighlightsView(ForumChangeView):
 
     def get_form(self):
         quotes = self.forum.quotes.filter(state=Quote.State.APPROVED).order_by(
-            "highlight_position", "id"
+            F("highlight_position").asc(nulls_last=True), "id"
         )
         return self.form_class(self.request.POST, quotes=quotes)
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from forums import search
 from forums.models import (
     Appearance,
     Forum,
@@ -181,6 +182,7 @@ def edit(forum, *, user, expected_version):
         claim_version(forum, user=user, expected_version=expected_version)
         yield forum
         record_revision(forum, user=user)
+        search.schedule_forum_reindex(forum)
 
 
 # --- Forums and recaps --------------------------------------------------------------------
@@ -202,6 +204,7 @@ def create_forum(*, user, title, headline="", **fields):
         forum.save()
         Recap.objects.create(forum=forum, headline=headline or title, updated_by=user)
         record_revision(forum, user=user)
+        search.schedule_forum_reindex(forum)
     return forum
 
 
@@ -448,9 +451,13 @@ def unpublish_recap(forum, *, user, expected_version):
 def publish_due_recaps(*, now=None):
     """Turn scheduled recaps whose time has come into published ones. Returns how many."""
     now = now or timezone.now()
-    return Recap.objects.filter(status=Recap.Status.SCHEDULED, publish_at__lte=now).update(
+    due = Recap.objects.filter(status=Recap.Status.SCHEDULED, publish_at__lte=now)
+    forum_ids = list(due.values_list("forum_id", flat=True))
+    published = due.filter(forum_id__in=forum_ids).update(
         status=Recap.Status.PUBLISHED, published_at=F("publish_at"), publish_at=None
     )
+    search.schedule_forums_reindex(forum_ids)
+    return published
 
 
 def create_share_link(forum, *, user, days=SHARE_LINK_DAYS):

@@ -5,23 +5,31 @@ template shows, so a page costs the same few queries however long the recap is.
 """
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
-from django.db.models import F, Prefetch
+from django.db.models import F, OuterRef, Prefetch, Subquery
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 
+from forums import search
+from forums.filters import SpeakerFilter
 from forums.models import (
     Appearance,
     Forum,
     Quote,
+    SearchEntry,
     Speaker,
     Theme,
     TranscriptTurn,
     can_see_unpublished,
 )
 from forums.sanitize import render_markdown
+from forums.seo import absolute_url, is_public
 from topics.models import Topic
 
 PAGE_SIZE = 20
+SEARCH_LIMIT = 20
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,7 @@ class HomeView(TemplateView):
         context.update(forum=forum, topics=list(Topic.objects.order_by("position", "id")))
         if forum:
             context.update(
+                quotes_linked=True,
                 recap=recap_of(forum),
                 headline=headline_of(forum),
                 highlights=attribute_highlights(forum.highlight_quotes, forum.appearances.all()),
@@ -149,6 +158,8 @@ def recap_page_context(forum, *, show_status=False):
         "show_status": show_status,
         "speaker_groups": group_by_role(appearances),
         "highlights": attribute_highlights(forum.highlight_quotes, appearances),
+        # A quote's page exists for the public once the recap is: a preview links none.
+        "quotes_linked": is_public(recap),
         "themes": list(forum.themes.all()),
         "released_topics": list(forum.released_topics.all()),
     }
@@ -171,13 +182,52 @@ class ForumDetailView(DetailView):
         return context
 
 
+def strict(filterset):
+    """The filtered rows, or none when a filter is invalid (its error says why)."""
+    if filterset.is_bound and not filterset.is_valid():
+        return filterset.queryset.none()
+    return filterset.qs
+
+
+def with_attribution(quotes):
+    """Quotes annotated with their speaker's organisation and title as of the quote's forum.
+
+    `organisation_then` and `title_then` are None when the speaker has no appearance there.
+    """
+    then = Appearance.objects.filter(forum=OuterRef("forum"), speaker=OuterRef("speaker")).order_by(
+        "position", "id"
+    )
+    return quotes.annotate(
+        organisation_then=Subquery(then.values("organisation")[:1]),
+        title_then=Subquery(then.values("title")[:1]),
+    )
+
+
 class SpeakerListView(ListView):
+    """The speaker directory: search by name, organisation or title; filter; paginate."""
+
     template_name = "forums/speaker_list.html"
     context_object_name = "speakers"
     paginate_by = PAGE_SIZE
 
     def get_queryset(self):
-        return Speaker.objects.visible_to(self.request.user)
+        self.filterset = SpeakerFilter(
+            self.request.GET or None,
+            queryset=Speaker.objects.visible_to(self.request.user),
+            request=self.request,
+        )
+        return strict(self.filterset)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            filter=self.filterset,
+            is_filtered=any(query.values()),
+            query=query.urlencode(),
+        )
+        return context
 
 
 class SpeakerDetailView(DetailView):
@@ -205,5 +255,75 @@ class SpeakerDetailView(DetailView):
         context.update(
             appearances=list(appearances),
             quotes=list(quotes),
+        )
+        return context
+
+
+class SearchView(TemplateView):
+    """Search results for `q`, of every kind or of one (`kind`), the best SEARCH_LIMIT first."""
+
+    template_name = "forums/search.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        query = " ".join(self.request.GET.get("q", "").split())
+        shortened = len(query) > search.MAX_QUERY_LENGTH
+        query = query[: search.MAX_QUERY_LENGTH].strip()
+        kind = self.request.GET.get("kind", "")
+        if kind not in SearchEntry.Kind.values:
+            kind = ""
+        counts = search.count_matches(query, user=user)
+        results = search.search(query, user=user, limit=SEARCH_LIMIT, kind=kind or None)
+        context.update(
+            query=query,
+            shortened=shortened,
+            max_length=search.MAX_QUERY_LENGTH,
+            kind=kind,
+            kinds=kind_tabs(query, counts, kind),
+            results=results,
+            count=counts.get(kind, 0) if kind else sum(counts.values()),
+            limit=SEARCH_LIMIT,
+            show_status=can_see_unpublished(user),
+        )
+        return context
+
+
+def kind_tabs(query, counts, current):
+    """ "All" and each kind that found something, with how many, as links keeping the query."""
+    tabs = [("", _("All"), sum(counts.values()))]
+    tabs += [(kind.value, kind.label, counts.get(kind.value, 0)) for kind in SearchEntry.Kind]
+    return [
+        {
+            "label": label,
+            "count": count,
+            "is_current": value == current,
+            "query_string": urlencode({"q": query, **({"kind": value} if value else {})}),
+        }
+        for value, label, count in tabs
+        if count or value in ("", current)
+    ]
+
+
+class QuoteDetailView(DetailView):
+    """One quote's own page, to link to and share: with its speaker as of the forum."""
+
+    template_name = "forums/quote_detail.html"
+    context_object_name = "quote"
+
+    def get_queryset(self):
+        return with_attribution(
+            Quote.objects.visible_to(self.request.user).select_related(
+                "forum__recap", "speaker", "theme"
+            )
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        quote = self.object
+        context.update(
+            canonical_url=absolute_url(reverse("forums:quote-detail", kwargs={"pk": quote.pk})),
+            is_public=quote.state == Quote.State.APPROVED and is_public(recap_of(quote.forum)),
+            headline=headline_of(quote.forum),
         )
         return context

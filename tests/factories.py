@@ -9,9 +9,21 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from accounts.models import User, role_group
-from cohorts.models import Cohort, Invitation, Member, Milestone, Reminder, ReminderOptOut
+from cohorts.models import (
+    Cohort,
+    DeletionRequest,
+    Invitation,
+    Member,
+    Milestone,
+    Notification,
+    Reminder,
+    ReminderOptOut,
+    Reviewer,
+    TopicMove,
+)
 from forums.models import (
     Appearance,
+    CurationEntry,
     Forum,
     Quote,
     Recap,
@@ -300,3 +312,60 @@ class ReminderFactory(DjangoModelFactory):
     member = factory.SubFactory(MemberFactory, cohort=factory.SelfAttribute("..milestone.cohort"))
     offset = datetime.timedelta(days=-1)
     due_at = factory.LazyAttribute(lambda o: o.milestone.starts_at + o.offset)
+
+
+class TopicMoveFactory(DjangoModelFactory):
+    """A member's move from their topic to a new one (the member is then in `to_topic`)."""
+
+    class Meta:
+        model = TopicMove
+
+    member = factory.SubFactory(MemberFactory)
+    from_topic = factory.SelfAttribute("member.topic")
+    to_topic = factory.SubFactory(TopicFactory)
+    moved_by = factory.SubFactory(UserFactory)
+
+
+class ReviewerFactory(DjangoModelFactory):
+    """A reviewer of one topic in a cohort; `topic=None` for the whole cohort."""
+
+    class Meta:
+        model = Reviewer
+
+    cohort = factory.SubFactory(CohortFactory)
+    topic = factory.SubFactory(TopicFactory)
+    user = factory.SubFactory(UserFactory)
+
+
+class NotificationFactory(DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    recipient = factory.SubFactory(UserFactory)
+    text = "课题方案 v1 已通过。"
+    url = "/programme/"
+
+
+class DeletionRequestFactory(DjangoModelFactory):
+    """A pending request."""
+
+    class Meta:
+        model = DeletionRequest
+
+    user = factory.SubFactory(UserFactory)
+    reason = "我已离开公司。"
+
+
+class CurationEntryFactory(DjangoModelFactory):
+    """An approval of a proposed quote, as `curation.approve_quote` records it."""
+
+    class Meta:
+        model = CurationEntry
+
+    action = CurationEntry.Action.APPROVE
+    actor = factory.SubFactory(UserFactory)
+    quote = factory.SubFactory(QuoteFactory, approved=True)
+    forum = factory.SelfAttribute("quote.forum")
+    speaker = factory.SelfAttribute("quote.speaker")
+    before = "proposed"
+    after = factory.SelfAttribute("quote.text")

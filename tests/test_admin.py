@@ -10,23 +10,29 @@ from django.utils import translation
 from django.utils.text import capfirst
 
 from accounts.models import User
-from cohorts.models import Cohort, Invitation, Member, Reminder
-from forums.models import RecapRevision, RecapShareLink
+from cohorts.models import Cohort, DeletionRequest, Invitation, Member, Reminder, TopicMove
+from forums.models import CurationEntry, RecapRevision, RecapShareLink, SearchEntry
+from forums.search import index_forum
 from tests.factories import (
     PASSWORD,
     AppearanceFactory,
     CohortFactory,
+    CurationEntryFactory,
+    DeletionRequestFactory,
     InvitationFactory,
     MemberFactory,
+    NotificationFactory,
     QuoteFactory,
     RecapFactory,
     RecapRevisionFactory,
     RecapShareLinkFactory,
     ReminderFactory,
     ReminderOptOutFactory,
+    ReviewerFactory,
     ReviewFactory,
     SpeakerFactory,
     SubmissionFactory,
+    TopicMoveFactory,
     TranscriptTurnFactory,
 )
 
@@ -35,8 +41,11 @@ pytestmark = pytest.mark.django_db
 PORTAL_APPS = ("accounts", "forums", "topics", "cohorts")
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 PORTAL_MODELS = [model for model in REGISTERED if model._meta.app_label in PORTAL_APPS]
-# Revisions are written by the recap editor only.
-NOT_ADDABLE = {RecapRevision, RecapShareLink}
+# Revisions are written by the recap editor only, search entries by the search index.
+# The curation audit trail is written by the curation services only.
+NOT_ADDABLE = {RecapRevision, RecapShareLink, SearchEntry, CurationEntry}
+# Topic moves and deletion requests are written by the cohort services only.
+NOT_ADDABLE |= {TopicMove, DeletionRequest}
 
 
 def admin_url(model, view, *args):
@@ -54,13 +63,21 @@ def one_of_everything():
     turn = TranscriptTurnFactory()
     forum = turn.theme.forum
     AppearanceFactory(forum=forum, speaker=turn.speaker)
-    QuoteFactory(forum=forum, speaker=turn.speaker, theme=turn.theme, turn=turn, featured=True)
+    quote = QuoteFactory(
+        forum=forum, speaker=turn.speaker, theme=turn.theme, turn=turn, featured=True
+    )
+    CurationEntryFactory(quote=quote)
     recap = RecapFactory(forum=forum, published=True)
     RecapRevisionFactory(recap=recap)
     RecapShareLinkFactory(recap=recap)
+    index_forum(forum)
     submission = ReviewFactory().submission
     ReminderFactory(member=submission.member, milestone=submission.deliverable.milestone)
     ReminderOptOutFactory(member=submission.member)
+    TopicMoveFactory(member=submission.member)
+    ReviewerFactory(cohort=submission.member.cohort, topic=submission.member.topic)
+    NotificationFactory()
+    DeletionRequestFactory()
     InvitationFactory(cohort=submission.member.cohort, topic=submission.member.topic)
 
 

@@ -44,11 +44,19 @@ class ReviewInline(admin.StackedInline):
 @admin.register(Submission)
 class SubmissionAdmin(admin.ModelAdmin):
     list_display = ("deliverable", "version", "kind", "member", "submitted_at", "is_late")
+    # Versions are handed in by members through the portal, whose checks they passed.
+    readonly_fields = (
+        "file",
+        "file_name",
+        "file_size",
+        "content_type",
+        "checksum",
+        "submitted_at",
+    )
     list_filter = ("kind", "is_late", "deliverable__topic")
     list_select_related = ("deliverable__topic", "member")
     search_fields = ("deliverable__title", "member__name", "text", "comment", "link")
     autocomplete_fields = ("deliverable", "member")
-    readonly_fields = ("submitted_at",)
     date_hierarchy = "submitted_at"
     ordering = ("deliverable", "-version")
     # Django 6 will assume https for links typed without a scheme; say so now.

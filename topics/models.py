@@ -1,9 +1,14 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+
+from cohorts.models import group_access, is_staff_side
+from cohorts.storage import private_storage
 
 
 class Topic(models.Model):
@@ -37,6 +42,17 @@ class Topic(models.Model):
 class Deliverable(models.Model):
     """What one topic's group in a cohort hands in by a deadline milestone."""
 
+    class DeliverableQuerySet(models.QuerySet):
+        def visible_to(self, user):
+            """Deliverables of the groups the user works in or reviews; all for organisers."""
+            if is_staff_side(user):
+                return self.all()
+            if not user.is_authenticated:
+                return self.none()
+            return self.filter(
+                group_access(user, cohort=OuterRef("milestone__cohort"), topic=OuterRef("topic"))
+            )
+
     milestone = models.ForeignKey(
         "cohorts.Milestone",
         on_delete=models.PROTECT,
@@ -48,6 +64,8 @@ class Deliverable(models.Model):
     )
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
+
+    objects = DeliverableQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("deliverable")
@@ -62,9 +80,51 @@ class Deliverable(models.Model):
     def __str__(self):
         return f"{self.topic} · {self.title}"
 
+    def get_absolute_url(self):
+        return reverse(
+            "workspace:deliverable",
+            kwargs={
+                "cohort": self.milestone.cohort.slug,
+                "topic": self.topic.slug,
+                "pk": self.pk,
+            },
+        )
+
+    @property
+    def due_at(self):
+        return self.milestone.starts_at
+
+    @property
+    def is_overdue(self):
+        return self.milestone.starts_at < timezone.now()
+
+
+def submission_path(submission, filename):
+    # A random folder per version: names are neither guessable nor ever reused.
+    deliverable = submission.deliverable
+    return (
+        f"submissions/{deliverable.milestone.cohort_id}/{deliverable.topic_id}/"
+        f"{deliverable.pk}/v{submission.version}-{secrets.token_urlsafe(12)}/{filename}"
+    )
+
 
 class Submission(models.Model):
     """One version of a deliverable, handed in by a member for their group."""
+
+    class SubmissionQuerySet(models.QuerySet):
+        def visible_to(self, user):
+            """Versions of the groups the user works in or reviews; all for organisers."""
+            if is_staff_side(user):
+                return self.all()
+            if not user.is_authenticated:
+                return self.none()
+            return self.filter(
+                group_access(
+                    user,
+                    cohort=OuterRef("deliverable__milestone__cohort"),
+                    topic=OuterRef("deliverable__topic"),
+                )
+            )
 
     class Kind(models.TextChoices):
         FILE = "file", _("File")
@@ -85,12 +145,20 @@ class Submission(models.Model):
     )
     version = models.PositiveIntegerField(_("version"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    file = models.FileField(_("file"), upload_to="submissions/%Y/%m/", blank=True)
+    file = models.FileField(
+        _("file"), upload_to=submission_path, storage=private_storage, max_length=300, blank=True
+    )
+    file_name = models.CharField(_("file name"), max_length=200, blank=True)
+    file_size = models.PositiveBigIntegerField(_("file size"), null=True, blank=True)
+    content_type = models.CharField(_("content type"), max_length=120, blank=True)
+    checksum = models.CharField(_("SHA-256"), max_length=64, blank=True)
     link = models.URLField(_("link"), max_length=500, blank=True)
     text = models.TextField(_("text"), blank=True)
     comment = models.TextField(_("comment"), blank=True)
-    submitted_at = models.DateTimeField(_("handed in at"), auto_now_add=True)
+    submitted_at = models.DateTimeField(_("handed in at"), default=timezone.now)
     is_late = models.BooleanField(_("late"), default=False)
+
+    objects = SubmissionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("submission")
@@ -116,6 +184,9 @@ class Submission(models.Model):
 
     def __str__(self):
         return f"{self.deliverable} v{self.version}"
+
+    def get_absolute_url(self):
+        return f"{self.deliverable.get_absolute_url()}#v{self.version}"
 
 
 class Review(models.Model):

@@ -218,3 +218,30 @@ LOGGING = {
 # --- Programme ----------------------------------------------------------------------------
 WECITY_COHORT_CAPACITY = env.int("WECITY_COHORT_CAPACITY", default=35)
 WECITY_COHORT_MONTHS = env.int("WECITY_COHORT_MONTHS", default=8)
+
+# --- Cohorts and deliverables -------------------------------------------------------------
+# Members' files (submissions, profile photos) are kept in the "private" storage: outside
+# STATIC_URL and MEDIA_URL, read only through views that check who asks.
+PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "private")))
+if env("PRIVATE_STORAGE_S3_BUCKET", default=""):
+    # Files must be reachable from every web process; S3-compatible storage is planned,
+    # and until it is built a bucket name is refused rather than silently ignored.
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "PRIVATE_STORAGE_S3_BUCKET is not supported yet: leave it empty and put "
+        "PRIVATE_MEDIA_ROOT on storage every web process shares."
+    )
+# The backend reads PRIVATE_MEDIA_ROOT itself, so that tests can point it elsewhere.
+STORAGES["private"] = {"BACKEND": "cohorts.storage.PrivateFileSystemStorage"}
+# When set (e.g. /protected/), file views answer with X-Accel-Redirect to this prefix and
+# the proxy (nginx `internal` location aliased to PRIVATE_MEDIA_ROOT) sends the bytes.
+PRIVATE_FILES_ACCEL_PREFIX = env("PRIVATE_FILES_ACCEL_PREFIX", default="")
+# Largest file a member may hand in, in bytes (default 20 MB).
+SUBMISSION_MAX_BYTES = env.int("SUBMISSION_MAX_BYTES", default=20 * 1024 * 1024)
+# Largest profile photo, in bytes (default 5 MB).
+MEMBER_PHOTO_MAX_BYTES = env.int("MEMBER_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
+# Days an invitation link stays valid.
+INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=14)
+# The header's notification count and the "My programme" link.
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("cohorts.context_processors.programme")

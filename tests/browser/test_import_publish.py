@@ -1,5 +1,6 @@
 """The recap journey of the seed: import the article, fix what the importer could not
-place, have the quotes approved, publish, and read it as a visitor."""
+place, have the quotes approved and made the highlights by an admin, publish, and read
+it as a visitor."""
 
 from pathlib import Path
 
@@ -48,13 +49,32 @@ def test_organiser_imports_the_seed_fixes_a_warning_and_publishes_it(live_server
     expect(organiser_page).to_have_url(f"{live_server.url}/organise/forums/{forum.pk}/edit/")
     expect(organiser_page.locator("[data-testid=other-quotes] li")).to_have_count(8)
 
-    # An admin approves the eight proposed quotes.
+    # An admin approves the eight proposed quotes together in the curation queue…
     admin_page = browser.new_context(locale="zh-CN").new_page()
-    sign_in(admin_page, live_server.url, admin.email, "/admin/forums/quote/")
-    admin_page.locator("#action-toggle").check()
-    admin_page.select_option("select[name=action]", "approve_selected")
-    admin_page.locator("button[name=index]").first.click()
-    expect(admin_page.locator(".messagelist .success")).to_contain_text("8")
+    sign_in(admin_page, live_server.url, admin.email, f"/curate/?forum={forum.pk}")
+    queue = admin_page.locator("[data-testid=queue-item]")
+    expect(queue).to_have_count(8)
+    for index in range(8):
+        queue.nth(index).locator("input[name=quotes]").check()
+    admin_page.locator("[data-testid=bulk-form] button[value=approve]").click()
+    expect(admin_page.locator(".message--success")).to_contain_text("8")
+    expect(queue).to_have_count(0)
+
+    # …then features them as the highlights: the seventh after the eighth, then moved up.
+    admin_page.goto(f"{live_server.url}/curate/highlights/?forum={forum.pk}")
+    not_featured = admin_page.locator("[data-testid=not-featured] li")
+    expect(not_featured).to_have_count(8)
+    for remaining in (8, 7, 6, 5, 4, 3):
+        not_featured.first.locator("button").click()
+        expect(not_featured).to_have_count(remaining - 1)
+    not_featured.last.locator("button").click()
+    expect(not_featured).to_have_count(1)
+    not_featured.first.locator("button").click()
+    expect(not_featured).to_have_count(0)
+    order = admin_page.locator("[data-testid=highlight-order] > li")
+    expect(order).to_have_count(8)
+    order.nth(7).locator("button[value=up]").click()
+    expect(admin_page.locator(".message--success")).to_have_count(1)
 
     # The article gives no date: publishing says so until the organiser sets one.
     organiser_page.reload()
@@ -63,13 +83,9 @@ def test_organiser_imports_the_seed_fixes_a_warning_and_publishes_it(live_server
     organiser_page.locator("main form.recap-form button[type=submit]").click()
     expect(organiser_page.locator("[data-testid=missing]")).to_have_count(0)
 
-    # The organiser makes the quotes the highlights, in the article's order, and publishes.
-    approved = organiser_page.locator("[data-testid=approved-quotes] input[type=checkbox]")
-    expect(approved).to_have_count(8)
-    for index in range(8):
-        approved.nth(index).check()
-    organiser_page.locator('main form[action$="/highlights/"] button[type=submit]').click()
-    expect(organiser_page.locator("#highlights .message--success")).to_have_count(1)
+    # The organiser sees the admin's highlights (read only) and publishes.
+    expect(organiser_page.locator("[data-testid=approved-quotes] li")).to_have_count(8)
+    expect(organiser_page.locator("[data-testid=approved-quotes] input")).to_have_count(0)
     organiser_page.locator('main form[action$="/publish/"] button[type=submit]').first.click()
     expect(organiser_page.locator(".message--success").first).to_be_visible()
 
@@ -83,6 +99,7 @@ def test_organiser_imports_the_seed_fixes_a_warning_and_publishes_it(live_server
         "数据产业不能蒙眼狂奔;数据立法不能矫枉过正。"
     )
     expect(highlights.nth(4).locator("figcaption")).to_have_text("——华傲数据董事长贾西贝")
+    expect(highlights.last.locator("blockquote")).to_contain_text("联合35个学员")
     expect(visitor.locator("[data-testid=theme] h2")).to_have_text(
         ["城市与未来", "数据与价值", "机会与贡献"]
     )

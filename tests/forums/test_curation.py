@@ -351,3 +351,21 @@ def test_the_audit_trail_keeps_entries_of_a_merged_speaker(panel, organiser, adm
         (Action.MERGE, keep.pk),
         (Action.PROPOSE, keep.pk),
     ]
+
+
+def test_bulk_reject_is_all_or_nothing_and_needs_a_reason(panel, admin):
+    forum, speaker = panel
+    proposed = QuoteFactory(forum=forum, speaker=speaker)
+    rejected = QuoteFactory(forum=forum, speaker=speaker, rejected=True)
+
+    with pytest.raises(ValidationError) as no_reason:
+        curation.reject_quotes([proposed], user=admin, reason=" ")
+    with pytest.raises(ValidationError) as already:
+        curation.reject_quotes([proposed, rejected], user=admin, reason="重复")
+
+    assert no_reason.value.message_dict == {"reason": ["Say why the quote is rejected."]}
+    assert already.value.messages == [f"Quote #{rejected.pk}: This quote is rejected already."]
+    assert (Quote.objects.get(pk=proposed.pk).state, CurationEntry.objects.count()) == (
+        State.PROPOSED,
+        0,
+    )

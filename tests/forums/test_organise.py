@@ -16,7 +16,16 @@ from PIL import Image
 
 from accounts.models import Role
 from forums import organise_urls, services
-from forums.models import Appearance, Forum, Quote, Recap, RecapShareLink, Speaker, Theme
+from forums.models import (
+    Appearance,
+    CurationEntry,
+    Forum,
+    Quote,
+    Recap,
+    RecapShareLink,
+    Speaker,
+    Theme,
+)
 from tests.factories import (
     AppearanceFactory,
     ForumFactory,
@@ -905,15 +914,20 @@ def test_turn_speaker_choices_are_the_forums_speakers(organiser_client, organise
 # --- Highlights -----------------------------------------------------------------------------
 
 
-def test_highlights_are_the_ticked_approved_quotes_in_the_numbered_order(
-    organiser_client, organiser
-):
+@pytest.fixture
+def curator_client(client):
+    """An organiser who is also an admin: only admins curate the highlights."""
+    client.force_login(UserFactory(roles=[Role.ORGANISER, Role.ADMIN]))
+    return client
+
+
+def test_highlights_are_the_ticked_approved_quotes_in_the_numbered_order(curator_client, organiser):
     forum = make_forum(organiser)
     first, second, third = QuoteFactory.create_batch(3, forum=forum, approved=True)
     proposed = QuoteFactory(forum=forum, text="待审核的观点")
 
     post_change(
-        organiser_client,
+        curator_client,
         "highlights",
         {
             f"feature_{first.pk}": "on",
@@ -922,23 +936,116 @@ def test_highlights_are_the_ticked_approved_quotes_in_the_numbered_order(
             f"position_{third.pk}": "1",
             f"position_{second.pk}": "3",
             "version": 1,
+            "seen": "",
         },
         pk=forum.pk,
     )
 
-    response = organiser_client.get(reverse("organise:forum-edit", kwargs={"pk": forum.pk}))
+    response = curator_client.get(
+        reverse("organise:forum-edit", kwargs={"pk": forum.pk}), HTTP_ACCEPT_LANGUAGE="en"
+    )
+    # Curation is not an edit of the recap: no new revision, and the audit trail has it.
     assert (
         list(Quote.objects.highlights().filter(forum=forum)),
         revisions_of(forum),
+        CurationEntry.objects.filter(forum=forum, action="feature").count(),
         texts(
             elements(response.text, '<ul class="rows quote-rows" data-testid="other-quotes"')[0],
             "<li",
         ),
     ) == (
         [third, first],
-        [1, 2],
-        [f"{proposed.get_state_display()} 待审核的观点 ——{proposed.speaker.name}"],
+        [1],
+        2,
+        [f"Proposed 待审核的观点 ——{proposed.speaker.name} Edit"],
     )
+
+
+def test_stale_highlights_form_changes_nothing_and_says_why(curator_client, organiser):
+    forum = make_forum(organiser)
+    first, second = QuoteFactory.create_batch(2, forum=forum, approved=True)
+    QuoteFactory(forum=forum, approved=True, featured=True, highlight_position=1)
+
+    response = curator_client.post(
+        reverse("organise:highlights", kwargs={"pk": forum.pk}),
+        {f"feature_{first.pk}": "on", f"feature_{second.pk}": "on", "version": 1, "seen": ""},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert (
+        Quote.objects.highlights().filter(forum=forum).count(),
+        message_texts(response),
+    ) == (
+        1,
+        [
+            "The highlights changed while you were ordering them. "
+            "Here they are as they are now; order them again."
+        ],
+    )
+
+
+def test_plain_organiser_sees_the_highlights_read_only(organiser_client, organiser):
+    forum = make_forum(organiser)
+    QuoteFactory(forum=forum, text="已精选的观点", featured=True, highlight_position=1)
+    approved = QuoteFactory(forum=forum, text="已通过的观点", approved=True)
+
+    response = organiser_client.get(
+        reverse("organise:forum-edit", kwargs={"pk": forum.pk}), HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    section = elements(response.text, '<section class="panel" id="highlights"')[0]
+    featured = Quote.objects.get(is_featured=True)
+    assert (
+        f'action="{reverse("organise:highlights", kwargs={"pk": forum.pk})}"' in section,
+        "<input" in section,
+        # Sorted: where NULL positions sort differs between SQLite and PostgreSQL.
+        sorted(texts(section, '<li class="row quote-row"')),
+    ) == (
+        False,
+        False,
+        sorted(
+            [
+                f"Highlight 1 已精选的观点 ——{featured.speaker.name}",
+                f"已通过的观点 ——{approved.speaker.name}",
+            ]
+        ),
+    )
+
+
+def test_plain_organiser_posting_highlights_changes_nothing_and_says_why(
+    organiser_client, organiser
+):
+    forum = make_forum(organiser)
+    quote = QuoteFactory(forum=forum, approved=True)
+
+    response = organiser_client.post(
+        reverse("organise:highlights", kwargs={"pk": forum.pk}),
+        {f"feature_{quote.pk}": "on", f"position_{quote.pk}": "1", "version": 1, "seen": ""},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert (
+        Quote.objects.highlights().filter(forum=forum).count(),
+        CurationEntry.objects.count(),
+        message_texts(response),
+    ) == (0, 0, ["Only admins curate quotes."])
+
+
+def test_edit_page_links_to_proposing_a_quote_and_to_editing_a_proposal(
+    organiser_client, organiser
+):
+    forum = make_forum(organiser)
+    proposed = QuoteFactory(forum=forum)
+
+    response = organiser_client.get(reverse("organise:forum-edit", kwargs={"pk": forum.pk}))
+
+    edit_page = quote(f"/organise/forums/{forum.pk}/edit/#highlights")
+    assert (
+        f'href="/curate/quotes/new/?forum={forum.pk}&amp;next={edit_page}"' in response.text,
+        f'href="/curate/quotes/{proposed.pk}/edit/?next={edit_page}"' in response.text,
+    ) == (True, True)
 
 
 # --- Publishing -----------------------------------------------------------------------------
