@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt check messages install clean
+.PHONY: run test lint fmt check messages install clean bench backup restore audit
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,25 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Time the reminder sweep over 100 cohorts × 35 members × 40 milestones, with its query
+## count (a throwaway database: SQLite in memory, or a test_ copy of DATABASE_URL's).
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_reminders.py
+
+## Back up the database and the uploaded files into backups/wecity-<date>.tar.gz.
+backup: $(STAMP)
+	bash scripts/backup.sh
+
+## Restore a backup into an empty database and empty folders:
+## make restore BACKUP=backups/wecity-<date>.tar.gz (FORCE=1 empties them first).
+restore: $(STAMP)
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/wecity-<date>.tar.gz"; exit 2; }
+	bash scripts/restore.sh "$(BACKUP)" $(if $(FORCE),--force)
+
+## Known vulnerabilities in the pinned dependencies (pip-audit against requirements.lock).
+audit: $(STAMP)
+	$(BIN)/python scripts/audit_dependencies.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

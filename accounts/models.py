@@ -106,3 +106,38 @@ def role_group(role):
     """The Django group of a role, created on first use."""
     group, _created = Group.objects.get_or_create(name=role)
     return group
+
+
+class ApiToken(models.Model):
+    """A personal API token: its owner names it, sees its secret once, and revokes it.
+
+    Only the SHA-256 of the secret is stored; a leaked database does not leak tokens.
+    """
+
+    PREFIX_LENGTH = 8
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=_("user"),
+    )
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("What the token is for, e.g. “dashboard script”.")
+    )
+    key_hash = models.CharField(_("SHA-256 of the secret"), max_length=64, unique=True)
+    prefix = models.CharField(
+        _("first characters"),
+        max_length=PREFIX_LENGTH,
+        help_text=_("The secret's first characters, to tell tokens apart."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

@@ -1,13 +1,16 @@
 import secrets
 
+from django import forms
 from django.contrib import admin
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from cohorts import reminders, schedule
 from cohorts.models import (
     Cohort,
     DeletionRequest,
@@ -146,9 +149,23 @@ class DeliverableInline(admin.TabularInline):
     extra = 0
 
 
+class MilestoneAdminForm(forms.ModelForm):
+    """The schedule's rules (inside the programme, a topic of the cohort) apply here too."""
+
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.errors and self.instance.cohort_id:
+            try:
+                schedule.validate_milestone(self.instance)
+            except ValidationError as error:
+                self._update_errors(error)
+
+
 @admin.register(Milestone)
 class MilestoneAdmin(admin.ModelAdmin):
+    form = MilestoneAdminForm
     list_display = ("title", "cohort", "kind", "topic", "starts_at", "ends_at", "location")
+    readonly_fields = ("sequence", "updated_at")
     list_filter = ("kind", "cohort", "topic")
     list_select_related = ("cohort", "topic")
     search_fields = ("title", "description", "location")
@@ -158,6 +175,27 @@ class MilestoneAdmin(admin.ModelAdmin):
     inlines = (DeliverableInline,)
     # Django 6 will assume https for links typed without a scheme; say so now.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # The schedule service bumps the revision and moves unsent reminders with the time.
+        fields = {name: getattr(obj, name) for name in schedule.EDITABLE}
+        saved = schedule.update_milestone(obj, user=request.user, **fields)
+        Milestone.objects.filter(pk=obj.pk).update(forum=obj.forum, cohort=obj.cohort)
+        obj.sequence = saved.sequence
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            reminders.cancel_reminders(obj)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for milestone in queryset:
+                reminders.cancel_reminders(milestone)
+            super().delete_queryset(request, queryset)
 
 
 @admin.register(ReminderOptOut)
@@ -183,7 +221,15 @@ class ReminderAdmin(admin.ModelAdmin):
     list_select_related = ("milestone", "member")
     search_fields = ("member__name", "member__user__email", "milestone__title")
     autocomplete_fields = ("milestone", "member")
-    readonly_fields = ("status", "attempts", "claimed_at", "sent_at", "reason")
+    readonly_fields = (
+        "milestone_title",
+        "sequence",
+        "status",
+        "attempts",
+        "claimed_at",
+        "sent_at",
+        "reason",
+    )
     date_hierarchy = "due_at"
     ordering = ("due_at", "id")
 

@@ -15,10 +15,11 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import Role, User, role_group
-from cohorts.models import Cohort, Member, Milestone
+from cohorts.models import Cohort, Member
+from cohorts.schedule import generate_default_schedule
 from forums import search
 from forums.models import Appearance, Forum, Quote, Recap, Speaker, Theme, TranscriptTurn
-from topics.models import Deliverable, Topic
+from topics.models import Topic
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo"
 
@@ -158,7 +159,7 @@ def load_forum(seed, *, speakers, topics, result):
 
 
 def load_cohort(programme, *, speakers, topics, start, result):
-    """The demo cohort, full to capacity, with its schedule; left alone when it exists."""
+    """The demo cohort, full to capacity, with the default schedule; left alone when it exists."""
     data = programme["cohort"]
     existing = Cohort.objects.filter(slug=data["slug"]).first()
     if existing:
@@ -193,7 +194,7 @@ def load_cohort(programme, *, speakers, topics, start, result):
     ]
     members += demo_members(programme["demo_members"], cohort, topics, taken=members)
     Member.objects.bulk_create(members)
-    load_schedule(programme["schedule"], cohort=cohort, topics=topics)
+    generate_default_schedule(cohort)
     result.created.append(f"cohort {cohort.name} ({len(members)} members)")
     return cohort
 
@@ -220,35 +221,6 @@ def demo_members(spec, cohort, topics, *, taken):
             )
         )
     return members
-
-
-def load_schedule(rows, *, cohort, topics):
-    for row in rows:
-        hour, minute = (int(part) for part in row["time"].split(":"))
-        local_day = cohort.starts_on + datetime.timedelta(days=row["day"])
-        starts_at = datetime.datetime.combine(
-            local_day, datetime.time(hour, minute), tzinfo=cohort.zone
-        )
-        ends_at = starts_at + datetime.timedelta(hours=row["hours"]) if "hours" in row else None
-        milestone = Milestone.objects.create(
-            cohort=cohort,
-            kind=row["kind"],
-            title=row["title"],
-            starts_at=starts_at,
-            ends_at=ends_at,
-            location=row.get("location", ""),
-            online_url=settings.SITE_URL if row.get("online") else "",
-        )
-        if "deliverable" in row:
-            Deliverable.objects.bulk_create(
-                Deliverable(
-                    milestone=milestone,
-                    topic=topic,
-                    title=row["deliverable"]["title"],
-                    description=row["deliverable"]["description"],
-                )
-                for topic in topics.values()
-            )
 
 
 def load_accounts(rows, *, cohort, password, result):

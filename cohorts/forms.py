@@ -9,11 +9,12 @@ from django.core.validators import MinValueValidator
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from cohorts.models import Cohort, Member
+from cohorts.models import Cohort, Member, Milestone, Reminder
 from topics.models import Topic
 
 MAX_CSV_BYTES = 1024 * 1024
 PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
+PHOTO_EXTENSIONS = {"jpg", "jpeg", "png", "webp"}
 
 
 def topic_choices():
@@ -27,10 +28,23 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
+class DateTimeInput(forms.DateTimeInput):
+    """The browser's date and time picker; the view sets the zone it is read in."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+def time_zone_choices():
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
 class CohortForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
         label=_("time zone"),
-        choices=[(name, name) for name in sorted(zoneinfo.available_timezones())],
+        choices=time_zone_choices,
         initial="Asia/Shanghai",
     )
 
@@ -194,7 +208,13 @@ class ProfileForm(forms.ModelForm):
                     },
                 )
             image = getattr(photo, "image", None)
-            if image is None or image.format not in PHOTO_FORMATS:
+            extension = photo.name.rsplit(".", 1)[-1].lower()
+            # The name too: it gives the type the photo is served with (cohorts/files.py).
+            if (
+                image is None
+                or image.format not in PHOTO_FORMATS
+                or extension not in PHOTO_EXTENSIONS
+            ):
                 raise ValidationError(_("The photo must be a JPEG, PNG or WebP image."))
         return photo
 
@@ -225,3 +245,106 @@ class DecisionForm(forms.Form):
 
 class NotificationsReadForm(forms.Form):
     notification = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+# --- Schedule and reminders ---------------------------------------------------------------
+
+
+class TopicChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.display_name
+
+
+def model_label(name):
+    return Milestone._meta.get_field(name).verbose_name
+
+
+class MilestoneForm(forms.Form):
+    """A milestone's fields, its times read in the cohort's time zone (the view activates it).
+
+    Any topic is accepted here though only the cohort's are offered: the schedule service
+    checks the milestone against its cohort and says what is wrong next to the field.
+    """
+
+    kind = forms.ChoiceField(label=model_label("kind"), choices=Milestone.Kind.choices)
+    title = forms.CharField(label=model_label("title"), max_length=200)
+    topic = TopicChoiceField(
+        label=model_label("topic"),
+        queryset=Topic.objects.none(),
+        required=False,
+        empty_label=_("The whole cohort"),
+    )
+    starts_at = forms.DateTimeField(
+        label=model_label("starts_at"),
+        widget=DateTimeInput,
+        help_text=_("For a deadline, the time work is due. In the cohort's time zone."),
+    )
+    ends_at = forms.DateTimeField(
+        label=model_label("ends_at"),
+        widget=DateTimeInput,
+        required=False,
+        help_text=_("Optional. In the cohort's time zone."),
+    )
+    location = forms.CharField(label=model_label("location"), max_length=200, required=False)
+    online_url = forms.URLField(
+        label=model_label("online_url"), required=False, assume_scheme="https"
+    )
+    description = forms.CharField(
+        label=model_label("description"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, cohort_topics=(), instance=None, **kwargs):
+        if instance is not None:
+            kwargs.setdefault(
+                "initial", {name: getattr(instance, name) for name in self.base_fields}
+            )
+        super().__init__(*args, **kwargs)
+        self.fields["topic"].queryset = Topic.objects.order_by("position", "id")
+        self.fields["topic"].widget.choices = [
+            ("", self.fields["topic"].empty_label),
+            *((topic.pk, topic.display_name) for topic in cohort_topics),
+        ]
+
+
+class ReminderPreferencesForm(forms.Form):
+    kinds = forms.MultipleChoiceField(
+        label=_("Remind me of"),
+        choices=Milestone.Kind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    time_zone = forms.ChoiceField(
+        label=_("my time zone"),
+        required=False,
+        help_text=_("Reminders give times in this zone. Empty: the cohort's time zone."),
+    )
+
+    def __init__(self, *args, cohort_zone="", **kwargs):
+        super().__init__(*args, **kwargs)
+        cohort_default = _("The cohort's time zone (%(zone)s)") % {"zone": cohort_zone}
+        self.fields["time_zone"].choices = [("", cohort_default), *time_zone_choices()]
+
+
+class ReminderLogFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("status"),
+        required=False,
+        choices=[("", _("Any status")), *Reminder.Status.choices],
+    )
+    kind = forms.ChoiceField(
+        label=_("milestone kind"),
+        required=False,
+        choices=[("", _("Any kind")), *Milestone.Kind.choices],
+    )
+    milestone = forms.TypedChoiceField(
+        label=_("milestone"), required=False, coerce=int, empty_value=None
+    )
+    q = forms.CharField(label=_("member"), required=False, max_length=100)
+
+    def __init__(self, *args, milestones=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["milestone"].choices = [("", _("Any milestone"))] + [
+            (milestone.pk, milestone.title) for milestone in milestones
+        ]

@@ -10,13 +10,16 @@ def absolute_url(path):
     return settings.SITE_URL.rstrip("/") + path
 
 
-def send_email(*, to, template, context, language):
-    """Render `<template>_subject.txt`, `.txt` and `.html` in `language` and send them."""
+def send_email(*, to, template, context, language, connection=None):
+    """Render `<template>_subject.txt`, `.txt` and `.html` in `language` and send them.
+
+    `connection`, an open mail backend, lets a task send many messages over one connection.
+    """
     context = {**context, "site_url": settings.SITE_URL.rstrip("/")}
     with translation.override(language):
         subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
         text = render_to_string(f"{template}.txt", context)
         html = render_to_string(f"{template}.html", context)
-    message = EmailMultiAlternatives(subject, text, to=[to])
+    message = EmailMultiAlternatives(subject, text, to=[to], connection=connection)
     message.attach_alternative(html, "text/html")
     message.send()

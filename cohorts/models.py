@@ -135,6 +135,17 @@ class Member(models.Model):
     is_bio_public = models.BooleanField(_("bio is public"), default=False)
     is_photo_public = models.BooleanField(_("photo is public"), default=False)
     is_demo = models.BooleanField(_("demo member"), default=False)
+    time_zone = models.CharField(
+        _("my time zone"),
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text=_("Reminders give times in this zone. Empty: the cohort's time zone."),
+    )
+    # The secret in the address of the member's private calendar feed; a new one replaces it.
+    calendar_token = models.CharField(
+        _("calendar token"), max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     joined_at = models.DateTimeField(_("joined at"), auto_now_add=True)
     removed_at = models.DateTimeField(
         _("removed at"),
@@ -184,6 +195,11 @@ class Member(models.Model):
     @property
     def public_photo(self):
         return self.photo if self.is_public and self.is_photo_public else None
+
+    @property
+    def zone(self):
+        """The member's own time zone, or their cohort's."""
+        return zoneinfo.ZoneInfo(self.time_zone) if self.time_zone else self.cohort.zone
 
     def clean(self):
         super().clean()
@@ -288,7 +304,12 @@ class Invitation(models.Model):
 
 
 class Milestone(models.Model):
-    """A dated item of a cohort's schedule."""
+    """A dated item of a cohort's schedule.
+
+    `sequence` is the schedule revision: it goes up each time the milestone's time changes.
+    Calendar apps read it as the event's SEQUENCE and update the event; reminders carry it
+    in their key, so a reminder sent for the old time does not stand in for the new one.
+    """
 
     class Kind(models.TextChoices):
         KICK_OFF = "kick_off", _("Kick-off")
@@ -324,10 +345,22 @@ class Milestone(models.Model):
         related_name="milestones",
         verbose_name=_("forum"),
     )
+    sequence = models.PositiveIntegerField(
+        _("schedule revision"),
+        default=0,
+        help_text=_("Goes up by one each time the milestone's time changes."),
+    )
+    updated_at = models.DateTimeField(_("last changed at"), auto_now=True)
 
     class MilestoneQuerySet(models.QuerySet):
         def due_between(self, start, end):
             return self.filter(starts_at__gte=start, starts_at__lt=end)
+
+        def for_member(self, member):
+            """The cohort-wide milestones of the member's cohort and their own topic's."""
+            return self.filter(cohort_id=member.cohort_id).filter(
+                Q(topic__isnull=True) | Q(topic_id=member.topic_id)
+            )
 
     objects = MilestoneQuerySet.as_manager()
 
@@ -335,7 +368,11 @@ class Milestone(models.Model):
         verbose_name = _("milestone")
         verbose_name_plural = _("milestones")
         ordering = ["starts_at", "id"]
-        indexes = [models.Index(fields=["cohort", "starts_at"], name="cohorts_ms_cohort_start")]
+        indexes = [
+            models.Index(fields=["cohort", "starts_at"], name="cohorts_ms_cohort_start"),
+            # The reminder sweep looks milestones up by time across every cohort.
+            models.Index(fields=["starts_at"], name="cohorts_ms_start"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__isnull=True) | Q(ends_at__gte=models.F("starts_at")),
@@ -345,6 +382,15 @@ class Milestone(models.Model):
 
     def __str__(self):
         return self.title
+
+    def get_absolute_url(self):
+        return reverse("schedule:member-schedule", kwargs={"cohort": self.cohort.slug}) + (
+            f"#milestone-{self.pk}"
+        )
+
+    @property
+    def is_deadline(self):
+        return self.kind == self.Kind.DEADLINE
 
 
 class ReminderOptOut(models.Model):
@@ -367,18 +413,31 @@ class ReminderOptOut(models.Model):
 
 
 class Reminder(models.Model):
-    """One message to one member about one milestone at one offset; sent at most once."""
+    """One message to one member about one milestone at one offset, for one schedule revision.
+
+    The sweep (`cohorts.reminders`) creates the rows that are due, claims them, and a worker
+    sends each claimed row once: pending → queued → sending → sent, or skipped, failed or
+    cancelled with the reason. Rows outlive their milestone, so the log keeps what was sent.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
-        CLAIMED = "claimed", _("Sending")
+        CLAIMED = "claimed", _("Queued")
+        SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         SKIPPED = "skipped", _("Skipped")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
 
     milestone = models.ForeignKey(
-        Milestone, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("milestone")
+        Milestone,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="reminders",
+        verbose_name=_("milestone"),
+    )
+    milestone_title = models.CharField(
+        _("milestone title"), max_length=200, blank=True, help_text=_("As it was when created.")
     )
     member = models.ForeignKey(
         Member, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("member")
@@ -386,11 +445,13 @@ class Reminder(models.Model):
     offset = models.DurationField(
         _("offset"), help_text=_("From the milestone's time: negative before, positive after.")
     )
+    sequence = models.PositiveIntegerField(_("schedule revision"), default=0)
     due_at = models.DateTimeField(_("due at"))
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    claim = models.UUIDField(_("claim"), null=True, blank=True, editable=False)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     reason = models.TextField(_("reason"), blank=True, help_text=_("Why it was skipped or failed."))
@@ -402,7 +463,7 @@ class Reminder(models.Model):
         indexes = [models.Index(fields=["status", "due_at"], name="cohorts_reminder_sweep")]
         constraints = [
             models.UniqueConstraint(
-                fields=["milestone", "member", "offset"], name="cohorts_reminder_once"
+                fields=["milestone", "member", "offset", "sequence"], name="cohorts_reminder_once"
             ),
             models.CheckConstraint(
                 condition=~Q(status="sent") | Q(sent_at__isnull=False),
@@ -411,7 +472,15 @@ class Reminder(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.milestone} → {self.member} ({self.offset_label})"
+        return f"{self.title} → {self.member} ({self.offset_label})"
+
+    @property
+    def title(self):
+        return self.milestone.title if self.milestone else self.milestone_title
+
+    @property
+    def is_after(self):
+        return self.offset > datetime.timedelta(0)
 
     @property
     def offset_label(self):

@@ -27,11 +27,14 @@ from cohorts.models import (
     DeletionRequest,
     Invitation,
     Member,
+    Milestone,
     Notification,
     Reminder,
+    ReminderOptOut,
     Reviewer,
     TopicMove,
 )
+from wecity.celery import queue_after_commit
 
 
 def require_organiser(user):
@@ -117,7 +120,7 @@ def invitation_expiry():
 
 
 def queue_invitation_email(invitation):
-    transaction.on_commit(partial(tasks.send_invitation.delay, invitation_id=invitation.pk))
+    queue_after_commit(tasks.send_invitation, invitation_id=invitation.pk)
 
 
 def invite_member(cohort, *, invited_by, email, name, topic, organisation="", language=None):
@@ -308,6 +311,42 @@ def update_profile(member, *, user, **fields):
     return member
 
 
+def update_reminder_preferences(member, *, user, kinds, time_zone=""):
+    """Save which kinds of milestone the member is reminded of, and their time zone.
+
+    Kinds left out become opt-outs; reminders already sent stay in the log.
+    """
+    if member.user_id != user.pk or member.removed_at:
+        raise PermissionDenied
+    kinds = set(kinds)
+    with transaction.atomic():
+        member = Member.objects.select_for_update().get(pk=member.pk)
+        member.time_zone = time_zone
+        member.full_clean(exclude=["user", "topic", "cohort", "speaker"], validate_unique=False)
+        member.save(update_fields=["time_zone"])
+        ReminderOptOut.objects.filter(member=member, kind__in=kinds).delete()
+        ReminderOptOut.objects.bulk_create(
+            [
+                ReminderOptOut(member=member, kind=kind)
+                for kind in Milestone.Kind.values
+                if kind not in kinds
+            ],
+            ignore_conflicts=True,
+        )
+    return member
+
+
+def reset_calendar_feed(member, *, user):
+    """A new secret address for the member's private calendar; the old one stops working."""
+    if member.user_id != user.pk or member.removed_at:
+        raise PermissionDenied
+    with transaction.atomic():
+        member = Member.objects.select_for_update().get(pk=member.pk)
+        member.calendar_token = secrets.token_urlsafe(32)
+        member.save(update_fields=["calendar_token"])
+    return member
+
+
 # --- Reviewers ----------------------------------------------------------------------------
 
 
@@ -375,9 +414,7 @@ def request_account_deletion(user, *, reason=""):
             url=reverse("organise-cohorts:deletion-requests"),
             params={"name": user.get_full_name()},
         )
-        transaction.on_commit(
-            partial(tasks.send_deletion_request_notice.delay, request_id=deletion.pk)
-        )
+        queue_after_commit(tasks.send_deletion_request_notice, request_id=deletion.pk)
     return deletion
 
 
@@ -420,9 +457,7 @@ def confirm_account_deletion(deletion, *, user, note=""):
         storage = Member._meta.get_field("photo").storage
         for name in photos:
             transaction.on_commit(partial(storage.delete, name))
-        transaction.on_commit(
-            partial(tasks.send_account_deleted.delay, email=email, language=language)
-        )
+        queue_after_commit(tasks.send_account_deleted, email=email, language=language)
     return deletion
 
 

@@ -4,11 +4,15 @@ Each task loads its rows by id and returns quietly when they are gone or no long
 """
 
 import smtplib
+import uuid
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import transaction
 from django.urls import reverse
 
 from accounts.models import Role, User
+from cohorts import reminders
 from cohorts.mail import absolute_url, send_email
 from cohorts.models import DeletionRequest, Invitation
 
@@ -64,3 +68,56 @@ def send_deletion_request_notice(*, request_id):
 @shared_task(name="cohorts.send_account_deleted", **MAIL_TASK)
 def send_account_deleted(*, email, language):
     send_email(to=email, template="cohorts/email/account_deleted", context={}, language=language)
+
+
+# --- Reminders ----------------------------------------------------------------------------
+
+
+def queue_reminder_chunks(claim, chunks):
+    """One send task per chunk of claimed reminders, queued once the claim is committed.
+
+    A broker that is down loses nothing: the rows stay claimed, and the sweep queues them
+    again once their lease runs out.
+    """
+    for chunk in chunks:
+        transaction.on_commit(
+            lambda chunk=chunk: send_reminders.delay(reminder_ids=chunk, claim=str(claim)),
+            robust=True,
+        )
+
+
+@shared_task(
+    name="cohorts.sweep_reminders", ignore_result=True, soft_time_limit=240, time_limit=280
+)
+def sweep_reminders():
+    """Beat's job: create what is due, recover what dead workers left, fan sending out."""
+    sweep = reminders.sweep_reminders()
+    queue_reminder_chunks(sweep.claim, sweep.chunks)
+    return {"created": sweep.created, "requeued": sweep.requeued, "claimed": len(sweep.claimed)}
+
+
+# The time limit stays far below REMINDER_LEASE_SECONDS: a live worker never holds a claim
+# long enough for the sweep to hand it to another. Retries are the task's own (below), with
+# short countdowns; a lost retry message is recovered by the sweep when the lease runs out.
+@shared_task(
+    bind=True,
+    name="cohorts.send_reminders",
+    ignore_result=True,
+    soft_time_limit=100,
+    time_limit=120,
+)
+def send_reminders(self, *, reminder_ids, claim):
+    """Send one chunk of claimed reminders; retry the mail server's failures with backoff."""
+    claim = uuid.UUID(claim)
+    try:
+        delivery = reminders.deliver_reminders(reminder_ids, claim=claim)
+    except SoftTimeLimitExceeded:
+        reminders.release_claim(reminder_ids, claim=claim)
+        return None
+    if delivery.retry:
+        raise self.retry(
+            kwargs={"reminder_ids": delivery.retry, "claim": str(claim)},
+            countdown=delivery.retry_after,
+            max_retries=None,
+        )
+    return {"sent": len(delivery.sent), "skipped": len(delivery.skipped)}

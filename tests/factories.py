@@ -1,6 +1,7 @@
 """One factory per model, with the defaults a reader would guess."""
 
 import datetime
+import hashlib
 import secrets
 
 import factory
@@ -8,7 +9,7 @@ from django.db.models import Max
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from accounts.models import User, role_group
+from accounts.models import ApiToken, User, role_group
 from cohorts.models import (
     Cohort,
     DeletionRequest,
@@ -369,3 +370,15 @@ class CurationEntryFactory(DjangoModelFactory):
     speaker = factory.SelfAttribute("quote.speaker")
     before = "proposed"
     after = factory.SelfAttribute("quote.text")
+
+
+class ApiTokenFactory(DjangoModelFactory):
+    """A token whose secret is `secret-<n>` (only its hash is stored, as the service does)."""
+
+    class Meta:
+        model = ApiToken
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"脚本{n}")
+    key_hash = factory.Sequence(lambda n: hashlib.sha256(f"secret-{n}".encode()).hexdigest())
+    prefix = factory.Sequence(lambda n: f"secret-{n}"[:8])

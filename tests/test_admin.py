@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.apps import apps
 from django.contrib import admin
 from django.db import connection
@@ -9,12 +10,13 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.text import capfirst
 
-from accounts.models import User
+from accounts.models import ApiToken, User
 from cohorts.models import Cohort, DeletionRequest, Invitation, Member, Reminder, TopicMove
 from forums.models import CurationEntry, RecapRevision, RecapShareLink, SearchEntry
 from forums.search import index_forum
 from tests.factories import (
     PASSWORD,
+    ApiTokenFactory,
     AppearanceFactory,
     CohortFactory,
     CurationEntryFactory,
@@ -46,6 +48,10 @@ PORTAL_MODELS = [model for model in REGISTERED if model._meta.app_label in PORTA
 NOT_ADDABLE = {RecapRevision, RecapShareLink, SearchEntry, CurationEntry}
 # Topic moves and deletion requests are written by the cohort services only.
 NOT_ADDABLE |= {TopicMove, DeletionRequest}
+# API tokens are created by their owners, who alone see the secret.
+NOT_ADDABLE |= {ApiToken}
+# django-axes records the admin's sign-in attempts itself; admins only read and delete them.
+NOT_ADDABLE |= {AccessAttempt, AccessFailureLog, AccessLog}
 
 
 def admin_url(model, view, *args):
@@ -79,6 +85,7 @@ def one_of_everything():
     NotificationFactory()
     DeletionRequestFactory()
     InvitationFactory(cohort=submission.member.cohort, topic=submission.member.topic)
+    ApiTokenFactory()
 
 
 def test_admin_registers_every_portal_model():

@@ -4,8 +4,9 @@ Each function owns its transaction, returns what it changed and raises Validatio
 PermissionDenied. Emails are queued after commit.
 """
 
+import errno
 import hashlib
-from functools import partial
+import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -19,6 +20,9 @@ from cohorts.models import Member, Reviewer
 from cohorts.services import notify
 from topics import tasks
 from topics.models import Deliverable, Review, Submission
+from wecity.celery import queue_after_commit
+
+logger = logging.getLogger(__name__)
 
 
 def checksum(upload):
@@ -27,6 +31,22 @@ def checksum(upload):
         digest.update(chunk)
     upload.seek(0)
     return digest.hexdigest()
+
+
+def storage_refusal(name, error):
+    """The hand-in form's error when the private storage could not write a file."""
+    logger.error("Could not store the hand-in %r: %s", name, error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        message = _(
+            "“%(name)s” could not be stored: the portal's storage is full. Nothing was handed "
+            "in and the earlier versions are unchanged; try again later."
+        )
+    else:
+        message = _(
+            "“%(name)s” could not be stored because of a problem on the portal's side. Nothing "
+            "was handed in and the earlier versions are unchanged; try again later."
+        )
+    return ValidationError({"file": message % {"name": name}}, code="storage")
 
 
 def hand_in_deliverable(
@@ -68,9 +88,12 @@ def hand_in_deliverable(
                 submission.file_size = checked.size
                 submission.content_type = checked.content_type
                 submission.checksum = checksum(file)
-                submission.file.save(checked.name, file, save=False)
+                try:
+                    submission.file.save(checked.name, file, save=False)
+                except OSError as error:
+                    raise storage_refusal(checked.name, error) from error
             submission.save()
-            transaction.on_commit(partial(tasks.send_receipt.delay, submission_id=submission.pk))
+            queue_after_commit(tasks.send_receipt, submission_id=submission.pk)
     except BaseException:
         # The row is gone with the transaction; the stored file must go too.
         if submission is not None and submission.file:
@@ -125,5 +148,5 @@ def review_submission(submission, *, reviewer, status, feedback=""):
             url=submission.get_absolute_url(),
             params={"deliverable": deliverable.title, "version": submission.version},
         )
-        transaction.on_commit(partial(tasks.send_review_notice.delay, review_id=review.pk))
+        queue_after_commit(tasks.send_review_notice, review_id=review.pk)
     return review

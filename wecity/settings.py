@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "allauth",
     "allauth.account",
+    "axes",
+    "csp",
     "accounts",
     "forums",
     "topics",
@@ -49,6 +51,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "wecity.security.RejectNullCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -58,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "wecity.urls"
@@ -94,6 +99,7 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://wecity")}
 # --- Accounts -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    "wecity.security.AdminLockoutBackend",  # first: refuses locked-out addresses (see Security)
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -175,22 +181,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "forums.publish_due_recaps",
         "schedule": env.int("RECAP_PUBLISH_SWEEP_SECONDS", default=60),
     },
+    # Creates the reminders that are due, re-queues those a dead worker left, fans out sending.
+    "sweep-reminders": {
+        "task": "cohorts.sweep_reminders",
+        "schedule": env.int("REMINDER_SWEEP_SECONDS", default=300),
+    },
 }
-
-# --- REST API -----------------------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "WeCity Accelerator Portal API",
-    "VERSION": "1",
-    "SERVE_INCLUDE_SCHEMA": False,
-}
+# The queue tasks go to and workers read (one name per deployment sharing a broker).
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
 # --- Security -----------------------------------------------------------------------------
 # Production (DEBUG=0) is behind TLS; each value can still be turned off for a test host.
@@ -223,20 +221,47 @@ WECITY_COHORT_MONTHS = env.int("WECITY_COHORT_MONTHS", default=8)
 # Members' files (submissions, profile photos) are kept in the "private" storage: outside
 # STATIC_URL and MEDIA_URL, read only through views that check who asks.
 PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "private")))
-if env("PRIVATE_STORAGE_S3_BUCKET", default=""):
-    # Files must be reachable from every web process; S3-compatible storage is planned,
-    # and until it is built a bucket name is refused rather than silently ignored.
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured(
-        "PRIVATE_STORAGE_S3_BUCKET is not supported yet: leave it empty and put "
-        "PRIVATE_MEDIA_ROOT on storage every web process shares."
-    )
-# The backend reads PRIVATE_MEDIA_ROOT itself, so that tests can point it elsewhere.
-STORAGES["private"] = {"BACKEND": "cohorts.storage.PrivateFileSystemStorage"}
 # When set (e.g. /protected/), file views answer with X-Accel-Redirect to this prefix and
 # the proxy (nginx `internal` location aliased to PRIVATE_MEDIA_ROOT) sends the bytes.
 PRIVATE_FILES_ACCEL_PREFIX = env("PRIVATE_FILES_ACCEL_PREFIX", default="")
+# With a bucket, file views redirect to a signed URL valid for a minute; 1 makes Django
+# fetch the object and stream it itself (when browsers cannot reach the bucket).
+PRIVATE_STORAGE_S3_PROXY = env.bool("PRIVATE_STORAGE_S3_PROXY", default=False)
+if env("PRIVATE_STORAGE_S3_BUCKET", default=""):
+    # Several web machines share files through an S3-compatible bucket. Empty keys leave
+    # the credentials to boto3's own chain (AWS_* variables, an instance or pod role).
+    from django.core.exceptions import ImproperlyConfigured
+
+    _s3_endpoint = env("PRIVATE_STORAGE_S3_ENDPOINT_URL", default="") or None
+    _s3_access_key = env("PRIVATE_STORAGE_S3_ACCESS_KEY_ID", default="") or None
+    _s3_secret_key = env("PRIVATE_STORAGE_S3_SECRET_ACCESS_KEY", default="") or None
+    if (_s3_access_key is None) != (_s3_secret_key is None):
+        raise ImproperlyConfigured(
+            "Set both PRIVATE_STORAGE_S3_ACCESS_KEY_ID and PRIVATE_STORAGE_S3_SECRET_ACCESS_KEY, "
+            "or neither."
+        )
+    if PRIVATE_FILES_ACCEL_PREFIX:
+        raise ImproperlyConfigured(
+            "PRIVATE_FILES_ACCEL_PREFIX serves files from PRIVATE_MEDIA_ROOT, which a bucket "
+            "replaces: leave it empty with PRIVATE_STORAGE_S3_BUCKET."
+        )
+    STORAGES["private"] = {
+        "BACKEND": "cohorts.storage.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": env("PRIVATE_STORAGE_S3_BUCKET"),
+            "endpoint_url": _s3_endpoint,
+            "region_name": env("PRIVATE_STORAGE_S3_REGION", default="") or None,
+            "access_key": _s3_access_key,
+            "secret_key": _s3_secret_key,
+            "location": env("PRIVATE_STORAGE_S3_PREFIX", default="").strip("/"),
+            # Path-style URLs (endpoint/bucket/key) are the ones every S3-compatible service
+            # (MinIO, Ceph, R2 …) answers without DNS set up for each bucket.
+            "addressing_style": "path" if _s3_endpoint else None,
+        },
+    }
+else:
+    # The backend reads PRIVATE_MEDIA_ROOT itself, so that tests can point it elsewhere.
+    STORAGES["private"] = {"BACKEND": "cohorts.storage.PrivateFileSystemStorage"}
 # Largest file a member may hand in, in bytes (default 20 MB).
 SUBMISSION_MAX_BYTES = env.int("SUBMISSION_MAX_BYTES", default=20 * 1024 * 1024)
 # Largest profile photo, in bytes (default 5 MB).
@@ -245,3 +270,203 @@ MEMBER_PHOTO_MAX_BYTES = env.int("MEMBER_PHOTO_MAX_BYTES", default=5 * 1024 * 10
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=14)
 # The header's notification count and the "My programme" link.
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("cohorts.context_processors.programme")
+
+# --- Schedule and reminders ---------------------------------------------------------------
+# Reminders about milestones go out at this hour (0–23) of the cohort's time zone.
+REMINDER_LOCAL_HOUR = env.int("REMINDER_LOCAL_HOUR", default=9)
+# Days before a milestone of any kind that members are reminded of it, and days after a
+# deliverable deadline that a group which has not handed in is reminded it is overdue.
+REMINDER_DAYS_BEFORE = env.list("REMINDER_DAYS_BEFORE", cast=int, default=[7, 1])
+REMINDER_DAYS_OVERDUE = env.list("REMINDER_DAYS_OVERDUE", cast=int, default=[1])
+# Offsets per milestone kind, in days from the milestone's day (negative: before). A
+# `datetime.timedelta` of less than a day is also accepted, counted from the exact time.
+REMINDER_OFFSETS = {
+    kind: [-days for days in REMINDER_DAYS_BEFORE]
+    for kind in ("kick_off", "workshop", "forum", "deadline", "demo_day")
+}
+REMINDER_OFFSETS["deadline"] += REMINDER_DAYS_OVERDUE
+# A reminder whose time passed longer ago than this when the sweep first sees it (beat was
+# down, or the milestone was added or moved too late for it) is not sent.
+REMINDER_CATCH_UP_HOURS = env.int("REMINDER_CATCH_UP_HOURS", default=12)
+# Seconds a claimed reminder may stay unsent before the sweep queues it again (its worker
+# died). Must stay well above the send task's time limit (120 s).
+REMINDER_LEASE_SECONDS = env.int("REMINDER_LEASE_SECONDS", default=600)
+# Sending attempts before a reminder is recorded as failed; the first retry waits
+# REMINDER_RETRY_SECONDS, each next one twice as long (at most half the lease).
+REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", default=5)
+REMINDER_RETRY_SECONDS = env.int("REMINDER_RETRY_SECONDS", default=30)
+# Reminders sent by one task, over one mail server connection.
+REMINDER_CHUNK_SIZE = env.int("REMINDER_CHUNK_SIZE", default=50)
+# Most reminders one sweep claims; the rest wait for the next sweep.
+REMINDER_SWEEP_LIMIT = env.int("REMINDER_SWEEP_LIMIT", default=5000)
+
+# --- REST API -----------------------------------------------------------------------------
+# /api/v1/ (see wecity/api_urls.py): session auth for the browser, personal API tokens for
+# scripts; JSON only. Pagination, ordering and throttling are in wecity/api_policies.py,
+# strict input and conditional GET in wecity/api.py, the one error format in api_errors.py.
+# Results per page, and the most a client may ask for with ?page_size=.
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=20)
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
+# Requests allowed per client address without credentials, and per signed-in user
+# ("number/second|minute|hour|day"); past it the API answers 429 with Retry-After.
+API_THROTTLE_ANON_RATE = env("API_THROTTLE_ANON_RATE", default="60/minute")
+API_THROTTLE_USER_RATE = env("API_THROTTLE_USER_RATE", default="600/minute")
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so that a request without credentials gets 401 and WWW-Authenticate.
+        "accounts.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies; the one upload (handing in a file) takes multipart/form-data too.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "wecity.api_policies.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "wecity.api_policies.PageNumberPagination",
+    "PAGE_SIZE": API_PAGE_SIZE,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "wecity.api_policies.AnonRateThrottle",
+        "wecity.api_policies.UserRateThrottle",
+    ],
+    # Client addresses for the anonymous rate: the proxies in front of the portal that add
+    # X-Forwarded-For (0: none, REMOTE_ADDR is the client; 1 behind one load balancer).
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
+    "EXCEPTION_HANDLER": "wecity.api_errors.exception_handler",
+    # JSON only: `?format=` is free for filters (a forum's format) instead of choosing one.
+    "URL_FORMAT_OVERRIDE": None,
+}
+# The API's documentation pages load Swagger UI and Redoc from the portal's own static files.
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+SPECTACULAR_SETTINGS = {
+    "TITLE": "WeCity Accelerator Portal API",
+    "DESCRIPTION": (
+        "The portal's data for partners, dashboards and scripts: forums and their recaps, "
+        "speakers, quotes, the six topics, cohorts, members, the schedule, deliverables and "
+        "their versions. Each object is shown to whoever its page is shown to; anything "
+        "else answers 404. Sign in (session) or send a personal API token, created on the "
+        "API tokens page of your account: `Authorization: Bearer <token>`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Choices that share a field name get names of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "MilestoneKindEnum": "cohorts.models.Milestone.Kind",
+        "SubmissionKindEnum": "topics.models.Submission.Kind",
+        "SearchKindEnum": "forums.models.SearchEntry.Kind",
+        "RecapStatusEnum": "forums.models.Recap.Status",
+        "ReviewStatusEnum": "topics.models.Review.Status",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "wecity.api_errors.add_error_responses",
+    ],
+}
+
+# --- Security: hardened defaults ----------------------------------------------------------
+# What the portal promises is in SECURITY.md. With DEBUG=0 and the values of .env.example,
+# `manage.py check --deploy --fail-level WARNING` passes (tests/test_project.py); HSTS,
+# secure cookies, nosniff, Referrer-Policy and frame denial are in "Security" above.
+import datetime  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+from csp.constants import NONE, SELF  # noqa: E402
+
+# Content-Security-Policy (django-csp). The templates hold no inline script or style, so
+# neither is allowed; no site may frame the portal. CSP_REPORT_ONLY=1 sends the policy as
+# Content-Security-Policy-Report-Only instead (to try a change on a live site first), and
+# browsers post what it would have blocked to CSP_REPORT_URI when that is set.
+_csp_images = [SELF]
+if env("PRIVATE_STORAGE_S3_BUCKET", default=""):
+    # A member's photo is an <img> whose view redirects to a signed URL of the bucket.
+    if _s3_endpoint:
+        _csp_images.append("{0.scheme}://{0.netloc}".format(urlsplit(_s3_endpoint)))
+    else:
+        _bucket = env("PRIVATE_STORAGE_S3_BUCKET")
+        _csp_images.append(f"https://{_bucket}.s3.amazonaws.com")
+        if env("PRIVATE_STORAGE_S3_REGION", default=""):
+            _csp_images.append(
+                f"https://{_bucket}.s3.{env('PRIVATE_STORAGE_S3_REGION')}.amazonaws.com"
+            )
+_csp_policy = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": _csp_images,
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "report-uri": env("CSP_REPORT_URI", default="") or None,
+    },
+}
+_csp_report_only = env.bool("CSP_REPORT_ONLY", default=False)
+CONTENT_SECURITY_POLICY = None if _csp_report_only else _csp_policy
+CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp_policy if _csp_report_only else None
+# No page script reads the CSRF cookie (forms carry the token), so scripts may not either.
+CSRF_COOKIE_HTTPONLY = True
+
+# Members must confirm their address before they sign in: the production default, which
+# replaces the "optional" of the Accounts section (development keeps it). Accepting an
+# invitation confirms the address: the invitation was sent to it.
+ACCOUNT_EMAIL_VERIFICATION = env(
+    "ACCOUNT_EMAIL_VERIFICATION", default="optional" if DEBUG else "mandatory"
+)
+# allauth's rate limits on the portal's sign-in, sign-up and password reset, as allauth
+# writes them: "count/period/key", periods in s, m, h or d, keys ip, key (the address
+# typed) or user; a comma joins several. Past a limit allauth answers 429 (templates/429.html)
+# or, for failed sign-ins, refuses with a message on the form. Kept in the cache (CACHE_URL).
+ACCOUNT_RATE_LIMITS = {
+    "login": env("RATE_LIMIT_LOGIN", default="30/m/ip"),
+    "login_failed": env("RATE_LIMIT_LOGIN_FAILED", default="10/m/ip,5/5m/key"),
+    "signup": env("RATE_LIMIT_SIGNUP", default="20/m/ip"),
+    "reset_password": env("RATE_LIMIT_RESET_PASSWORD", default="20/m/ip,5/m/key"),
+}
+# The proxies in front of the portal that add X-Forwarded-For: the same count as the API's
+# throttles (0: REMOTE_ADDR is the client). Rate limits and lock-outs count by that address.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("API_NUM_PROXIES", default=0)
+
+# django-axes locks the Django admin's sign-in (/admin/) for an address after
+# AXES_FAILURE_LIMIT failed attempts, for AXES_COOLOFF_MINUTES; an admin can lift a lock-out
+# sooner by deleting its access attempts in the admin. Only the admin: allauth's limits above
+# cover the portal's own sign-in (wecity/security.py).
+AXES_ONLY_ADMIN_SITE = True
+AXES_HANDLER = "wecity.security.AdminOnlyAxesHandler"  # and counts the admin's sign-ins only
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+# By address: a guesser trying many accounts from one address is stopped too, and nobody
+# can lock an admin out from elsewhere by typing their email.
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"  # the admin's form names the email field "username"
+AXES_CLIENT_IP_CALLABLE = "wecity.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "wecity.security.lockout_response"  # templates/admin/lockout.html
+AXES_VERBOSE = False  # not axes' banner at every start
+# Lock-outs are logged (WARNING); not every sign-in and clean-up axes notes (INFO).
+LOGGING.setdefault("loggers", {})["axes"] = {"level": "WARNING"}
+
+# With CACHE_URL=redis://…, Redis when it answers, each process's memory while it does not
+# (wecity/caches.py): no page fails because Redis is down.
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "wecity.caches.RedisCacheWithFallback"
+    CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=1, socket_timeout=1)
+# Queuing a task with the broker down gives up after about a second instead of holding the
+# page (wecity.celery.queue_after_commit logs the lost message).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2

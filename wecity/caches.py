@@ -1,0 +1,73 @@
+"""The cache backend for CACHE_URL=redis://…: Redis, and this process's memory while Redis is down.
+
+What the portal keeps in its cache (allauth's rate-limit counters, the API's throttles and
+validators) is shared by the web processes through Redis; none of it is worth a failed
+page. While Redis cannot be reached each process keeps its own counters instead: limits
+still apply, per process, and nothing answers 500 because of the cache.
+"""
+
+import logging
+import time
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+# While Redis stays down, its outage is logged once a minute per process, not per request.
+WARN_EVERY_SECONDS = 60
+
+
+class RedisCacheWithFallback(RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        local = {key: value for key, value in params.items() if key not in ("LOCATION", "OPTIONS")}
+        self._fallback = LocMemCache(f"redis-fallback-{id(self)}", local)
+        self._warned_at = None
+
+    def _either(self, method, *args, **kwargs):
+        try:
+            return getattr(super(), method)(*args, **kwargs)
+        except REDIS_DOWN as error:
+            now = time.monotonic()
+            if self._warned_at is None or now - self._warned_at > WARN_EVERY_SECONDS:
+                self._warned_at = now
+                logger.warning("Redis cache unreachable, using this process's memory: %s", error)
+            return getattr(self._fallback, method)(*args, **kwargs)
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._either("add", key, value, timeout, version)
+
+    def get(self, key, default=None, version=None):
+        return self._either("get", key, default, version)
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._either("set", key, value, timeout, version)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._either("touch", key, timeout, version)
+
+    def delete(self, key, version=None):
+        return self._either("delete", key, version)
+
+    def get_many(self, keys, version=None):
+        return self._either("get_many", keys, version)
+
+    def has_key(self, key, version=None):
+        return self._either("has_key", key, version)
+
+    def incr(self, key, delta=1, version=None):
+        return self._either("incr", key, delta, version)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._either("set_many", data, timeout, version)
+
+    def delete_many(self, keys, version=None):
+        return self._either("delete_many", keys, version)
+
+    def clear(self):
+        return self._either("clear")
