@@ -29,10 +29,11 @@ test: $(STAMP)
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## Time the reminder sweep over 100 cohorts × 35 members × 40 milestones, with its query
-## count (a throwaway database: SQLite in memory, or a test_ copy of DATABASE_URL's).
+## The pages under wrk on a large programme beside a static baseline, memory over time and
+## the reminder sweep (its own PostgreSQL and Redis; about 20 minutes): docs/benchmarks.md.
+## A quick try: make bench BENCH_ARGS="--scale 0.05 --seconds 3 --soak-seconds 20"
 bench: $(STAMP)
-	$(BIN)/python scripts/bench_reminders.py
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 ## Back up the database and the uploaded files into backups/wecity-<date>.tar.gz.
 backup: $(STAMP)

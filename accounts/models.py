@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager, Group
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils.translation import gettext_lazy as _
 
 
@@ -61,6 +61,11 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         ordering = ["email"]
+        indexes = [
+            # `email__iexact` compiles to UPPER(email) = UPPER(…) (the unique index is on
+            # LOWER): the invitation page and the services that find an invitee's account.
+            models.Index(Upper("email"), name="accounts_user_email_upper"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 Lower("email"),

@@ -24,6 +24,7 @@ from cohorts.models import (
     TopicMove,
 )
 from topics.models import Deliverable
+from wecity import pagecache
 
 
 def changelist_link(model, text, **filters):
@@ -184,6 +185,7 @@ class MilestoneAdmin(admin.ModelAdmin):
         fields = {name: getattr(obj, name) for name in schedule.EDITABLE}
         saved = schedule.update_milestone(obj, user=request.user, **fields)
         Milestone.objects.filter(pk=obj.pk).update(forum=obj.forum, cohort=obj.cohort)
+        pagecache.touch(pagecache.COHORTS, pagecache.cohort(obj.cohort.slug))
         obj.sequence = saved.sequence
 
     def delete_model(self, request, obj):

@@ -101,6 +101,7 @@ def membership_data(member):
             {"from": move.from_topic.name, "to": move.to_topic.name, "at": when(move.moved_at)}
             for move in member.topic_moves.all()
         ],
+        "reminder_time_zone": member.time_zone or None,  # None: the cohort's
         "reminders_turned_off": sorted(opt_out.kind for opt_out in member.reminder_opt_outs.all()),
         "submissions": [
             {

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -178,6 +179,16 @@ class Member(models.Model):
         verbose_name = _("member")
         verbose_name_plural = _("members")
         ordering = ["cohort", "topic__position", "name", "id"]
+        indexes = [
+            # The public directory: a cohort's page, a topic's page, the API for visitors.
+            models.Index(
+                fields=["cohort", "topic", "name"],
+                condition=Q(is_public=True, removed_at__isnull=True),
+                name="cohorts_member_public",
+            ),
+            # The API's `?ordering=name`.
+            models.Index(fields=["name"], name="cohorts_member_name"),
+        ]
         constraints = [
             # One membership, hence one topic, per person and cohort.
             models.UniqueConstraint(
@@ -276,6 +287,10 @@ class Invitation(models.Model):
         verbose_name = _("invitation")
         verbose_name_plural = _("invitations")
         ordering = ["-created_at"]
+        indexes = [
+            # `email__iexact` compiles to UPPER(email) = UPPER(…): a member's data export.
+            models.Index(Upper("email"), name="cohorts_invitation_email"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(accepted_at__isnull=True) | Q(revoked_at__isnull=True),
@@ -372,6 +387,9 @@ class Milestone(models.Model):
             models.Index(fields=["cohort", "starts_at"], name="cohorts_ms_cohort_start"),
             # The reminder sweep looks milestones up by time across every cohort.
             models.Index(fields=["starts_at"], name="cohorts_ms_start"),
+            # The API's `?kind=`, soonest first, and its `?ordering=title`.
+            models.Index(fields=["kind", "starts_at"], name="cohorts_ms_kind_start"),
+            models.Index(fields=["title"], name="cohorts_ms_title"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -243,6 +243,7 @@ class ReminderLogView(OrganiserRequiredMixin, CohortZoneMixin, View):
             .order_by()
         )
         page = Paginator(log, LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+        page.object_list = list(page.object_list)
         query = request.GET.copy()
         query.pop("page", None)
         return render(

@@ -31,6 +31,7 @@ from cohorts.programme_views import add_service_errors
 from forums.organise_views import OrganiserRequiredMixin
 from topics.boards import board_csv_rows, build_board, progress_chart
 from topics.models import Topic
+from wecity.render import EvaluatedListMixin, evaluate_choices
 
 DELETION_PAGE_SIZE = 50
 
@@ -46,7 +47,7 @@ def manage_url(cohort, anchor=""):
     return f"{url}#{anchor}" if anchor else url
 
 
-class CohortListView(OrganiserRequiredMixin, ListView):
+class CohortListView(OrganiserRequiredMixin, EvaluatedListMixin, ListView):
     template_name = "cohorts/organise/cohort_list.html"
     context_object_name = "cohorts"
     paginate_by = 50
@@ -111,8 +112,8 @@ def manage_page(request, slug, *, invite_form=None, reviewer_form=None, status=2
         "active_count": sum(1 for m in members if not m.removed_at),
         "invitations": invitations,
         "reviewers": reviewers,
-        "invite_form": invite_form or InvitationForm(auto_id="invite-%s"),
-        "reviewer_form": reviewer_form or ReviewerForm(auto_id="reviewer-%s"),
+        "invite_form": evaluate_choices(invite_form or InvitationForm(auto_id="invite-%s")),
+        "reviewer_form": evaluate_choices(reviewer_form or ReviewerForm(auto_id="reviewer-%s")),
     }
     return render(request, "cohorts/organise/cohort_manage.html", context, status=status)
 
@@ -305,7 +306,7 @@ class BoardCSVView(OrganiserRequiredMixin, View):
 # --- Account deletion requests ------------------------------------------------------------
 
 
-class DeletionRequestListView(OrganiserRequiredMixin, ListView):
+class DeletionRequestListView(OrganiserRequiredMixin, EvaluatedListMixin, ListView):
     template_name = "cohorts/organise/deletion_requests.html"
     context_object_name = "deletion_requests"
     paginate_by = DELETION_PAGE_SIZE

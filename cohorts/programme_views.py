@@ -36,6 +36,7 @@ from cohorts.models import (
     can_see_group,
 )
 from topics.boards import member_groups, next_milestones
+from wecity.render import EvaluatedListMixin
 
 NOTIFICATIONS_PAGE_SIZE = 50
 
@@ -169,10 +170,15 @@ class ProfileView(LoginRequiredMixin, View):
             request.POST, request.FILES, instance=member, photo_url=photo_url(member)
         )
         if form.is_valid():
-            services.update_profile(member, user=request.user, **form.cleaned_data)
-            messages.success(request, _("Your profile is saved."))
-            return redirect("programme:profile", cohort=cohort)
-        member.refresh_from_db()
+            try:
+                services.update_profile(member, user=request.user, **form.cleaned_data)
+            except ValidationError as error:  # the storage could not take the photo
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("Your profile is saved."))
+                return redirect("programme:profile", cohort=cohort)
+        # The saved profile again, its cohort and topic with it (the page names them).
+        member.refresh_from_db(from_queryset=Member.objects.select_related("cohort", "topic"))
         return render(request, self.template_name, {"member": member, "form": form})
 
 
@@ -210,14 +216,16 @@ class DeleteAccountView(LoginRequiredMixin, View):
     template_name = "cohorts/delete_account.html"
 
     def render_page(self, request, form=None):
-        requests = DeletionRequest.objects.filter(user=request.user).order_by("-requested_at")
+        requests = list(
+            DeletionRequest.objects.filter(user=request.user).order_by("-requested_at")[:5]
+        )
         return render(
             request,
             self.template_name,
             {
                 "form": form or DeletionRequestForm(),
-                "requests": list(requests[:5]),
-                "pending": any(r.status == DeletionRequest.Status.PENDING for r in requests[:5]),
+                "requests": requests,
+                "pending": any(r.status == DeletionRequest.Status.PENDING for r in requests),
             },
         )
 
@@ -243,7 +251,7 @@ class DeleteAccountView(LoginRequiredMixin, View):
 # --- Notifications ------------------------------------------------------------------------
 
 
-class NotificationListView(LoginRequiredMixin, ListView):
+class NotificationListView(LoginRequiredMixin, EvaluatedListMixin, ListView):
     template_name = "cohorts/notifications.html"
     context_object_name = "notifications"
     paginate_by = NOTIFICATIONS_PAGE_SIZE

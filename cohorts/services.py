@@ -34,6 +34,7 @@ from cohorts.models import (
     Reviewer,
     TopicMove,
 )
+from cohorts.storage import storage_errors_as
 from wecity.celery import queue_after_commit
 
 
@@ -304,7 +305,9 @@ def update_profile(member, *, user, **fields):
         for name, value in fields.items():
             if value is not None or name != "photo":
                 Member._meta.get_field(name).save_form_data(member, value)
-        member.save()
+        photo = fields.get("photo")
+        with storage_errors_as("photo", getattr(photo, "name", "")):
+            member.save()
         if old_photo and old_photo != member.photo.name:
             storage = Member._meta.get_field("photo").storage
             transaction.on_commit(partial(storage.delete, old_photo))

@@ -5,37 +5,30 @@ S3-compatible bucket; wecity/settings.py chooses which backend STORAGES["private
 """
 
 import contextlib
+import errno
+import logging
 import os
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
 from django.core.signals import setting_changed
 from django.utils.functional import LazyObject, cached_property, empty
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from storages.backends.s3 import S3Storage
+
+logger = logging.getLogger(__name__)
 
 # A signed download link works for a minute: enough to start the download the view answers
 # with, too short to be worth passing on.
 PRESIGNED_URL_SECONDS = 60
 
 
-class PrivateFileSystemStorage(FileSystemStorage):
-    """Files under PRIVATE_MEDIA_ROOT with no URL: views that check permission serve them."""
-
-    @cached_property
-    def base_location(self):
-        return self._value_or_setting(self._location, settings.PRIVATE_MEDIA_ROOT)
-
-    def _clear_cached_properties(self, setting, **kwargs):
-        super()._clear_cached_properties(setting, **kwargs)
-        if setting == "PRIVATE_MEDIA_ROOT":
-            self.__dict__.pop("base_location", None)
-            self.__dict__.pop("location", None)
-
-    def url(self, name):
-        raise ValueError("Private files have no URL; a view that checks permission serves them.")
+class AtomicFileSystemStorage(FileSystemStorage):
+    """A FileSystemStorage that never leaves a half-written file behind."""
 
     def _save(self, name, content):
         """Write beside the target under a temporary name, then move the whole file in.
@@ -61,6 +54,49 @@ class PrivateFileSystemStorage(FileSystemStorage):
                     os.remove(path)
             raise
         return name
+
+
+class PublicFileSystemStorage(AtomicFileSystemStorage):
+    """MEDIA_ROOT (forum covers, speaker photos): Django's storage, written atomically."""
+
+
+class PrivateFileSystemStorage(AtomicFileSystemStorage):
+    """Files under PRIVATE_MEDIA_ROOT with no URL: views that check permission serve them."""
+
+    @cached_property
+    def base_location(self):
+        return self._value_or_setting(self._location, settings.PRIVATE_MEDIA_ROOT)
+
+    def _clear_cached_properties(self, setting, **kwargs):
+        super()._clear_cached_properties(setting, **kwargs)
+        if setting == "PRIVATE_MEDIA_ROOT":
+            self.__dict__.pop("base_location", None)
+            self.__dict__.pop("location", None)
+
+    def url(self, name):
+        raise ValueError("Private files have no URL; a view that checks permission serves them.")
+
+
+@contextlib.contextmanager
+def storage_errors_as(field, name):
+    """Turn a storage that cannot write `name` (a full disk, a bucket that refuses) into a
+    form error on `field`, inside a transaction that then rolls back: nothing is saved.
+    """
+    try:
+        yield
+    except OSError as error:
+        logger.error("Could not store the upload %r: %s", name, error)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            message = _(
+                "“%(name)s” could not be stored: the portal's storage is full. Nothing was "
+                "changed; try again later."
+            )
+        else:
+            message = _(
+                "“%(name)s” could not be stored because of a problem on the portal's side. "
+                "Nothing was changed; try again later."
+            )
+        raise ValidationError({field: message % {"name": name}}, code="storage") from error
 
 
 class PrivateS3Storage(S3Storage):

@@ -6,6 +6,7 @@ from django.db.models import Count
 from django.views.generic import DetailView, ListView
 
 from cohorts.models import Cohort, Member
+from wecity.render import EvaluatedListMixin
 
 PAGE_SIZE = 20
 
@@ -15,7 +16,7 @@ def cohorts_with_counts():
     return Cohort.objects.annotate(member_count=Count("members")).order_by("-starts_on", "-id")
 
 
-class CohortListView(ListView):
+class CohortListView(EvaluatedListMixin, ListView):
     template_name = "cohorts/cohort_list.html"
     context_object_name = "cohorts"
     paginate_by = PAGE_SIZE

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from forums import search
 from forums.models import Appearance, CurationEntry, Quote, Speaker, TranscriptTurn
+from wecity import pagecache_signals
 
 Action = CurationEntry.Action
 State = Quote.State
@@ -237,6 +238,7 @@ def write_order(forum, ordered_ids):
         Quote.objects.filter(pk=pk).update(is_featured=True, highlight_position=offset + position)
     for position, pk in enumerate(ordered_ids, start=1):
         Quote.objects.filter(pk=pk).update(highlight_position=position, updated_at=timezone.now())
+    pagecache_signals.touch_forums([forum.pk])
 
 
 def feature_quote(quote, *, user):

@@ -12,6 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import UserPassesTestMixin
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -39,10 +40,12 @@ from forums.forms import (
 )
 from forums.models import Appearance, CurationEntry, Forum, Quote, Speaker
 from forums.views import strict, with_attribution
+from wecity.render import EvaluatedListMixin, evaluate_choices
 
 QUEUE_PAGE_SIZE = 30
 LOG_PAGE_SIZE = 50
 DUPLICATE_GROUPS_SHOWN = 20
+FORUMS_PAGE_SIZE = 50
 
 Action = CurationEntry.Action
 State = Quote.State
@@ -195,7 +198,7 @@ def describe_entries(entries):
 # --- The queue ----------------------------------------------------------------------------------
 
 
-class QueueView(AdminRequiredMixin, ListView):
+class QueueView(AdminRequiredMixin, EvaluatedListMixin, ListView):
     """Quotes to curate, proposed ones first of all; ticked ones are approved or rejected
     together (POST)."""
 
@@ -215,6 +218,7 @@ class QueueView(AdminRequiredMixin, ListView):
         context = super().get_context_data(**kwargs)
         for quote in context["quotes"]:
             quote.context = quote_context(quote)
+        evaluate_choices(self.filterset.form)
         context.update(
             filter=self.filterset,
             query=query_without_page(self.request),
@@ -374,9 +378,9 @@ class ProposeQuoteView(ProposerRequiredMixin, View):
             self.request,
             self.template_name,
             {
-                "forum_form": forum_form,
+                "forum_form": evaluate_choices(forum_form),
                 "forum": forum,
-                "form": form,
+                "form": form and evaluate_choices(form),
                 "next": next_url(self.request, ""),
             },
         )
@@ -419,7 +423,7 @@ class EditQuoteView(ProposerRequiredMixin, View):
     def render_page(self, quote, form):
         context = {
             "quote": quote,
-            "form": form,
+            "form": evaluate_choices(form),
             "next": next_url(self.request, ""),
             "can_curate": curation.is_admin(self.request.user),
         }
@@ -462,14 +466,21 @@ class HighlightsView(AdminRequiredMixin, View):
         forum_form = QuoteForumForm(
             request.GET if "forum" in request.GET else None, forums=forums, auto_id="forum-%s"
         )
-        context = {
-            "forums": forums.annotate(
+        if not (forum_form.is_bound and forum_form.is_valid()):
+            # A GROUP BY query drops Meta.ordering: spelled out for the paginator.
+            forums = forums.annotate(
                 featured_count=Count("quotes", filter=Q(quotes__is_featured=True)),
                 approved_count=Count("quotes", filter=approved),
-            ),
-            "forum": None,
-        }
-        if forum_form.is_bound and forum_form.is_valid():
+            ).order_by(F("starts_at").desc(nulls_last=True), "-id")
+            page = Paginator(forums, FORUMS_PAGE_SIZE).get_page(request.GET.get("page"))
+            page.object_list = list(page.object_list)
+            context = {
+                "forums": page.object_list,
+                "page_obj": page,
+                "is_paginated": page.has_other_pages(),
+                "forum": None,
+            }
+        else:
             forum = forum_form.cleaned_data["forum"]
             quotes = list(
                 with_attribution(forum.quotes.filter(state=State.APPROVED))
@@ -477,13 +488,13 @@ class HighlightsView(AdminRequiredMixin, View):
                 .order_by(F("highlight_position").asc(nulls_last=True), "id")
             )
             highlights = [quote for quote in quotes if quote.is_featured]
-            context.update(
-                forum=forum,
-                highlights=highlights,
-                others=[quote for quote in quotes if not quote.is_featured],
-                seen=",".join(str(quote.pk) for quote in highlights),
-                next=highlights_url(forum),
-            )
+            context = {
+                "forum": forum,
+                "highlights": highlights,
+                "others": [quote for quote in quotes if not quote.is_featured],
+                "seen": ",".join(str(quote.pk) for quote in highlights),
+                "next": highlights_url(forum),
+            }
         return render(request, self.template_name, context)
 
 
@@ -537,7 +548,7 @@ class ReorderHighlightsView(AdminRequiredMixin, View):
 # --- The audit log ------------------------------------------------------------------------------
 
 
-class LogView(AdminRequiredMixin, ListView):
+class LogView(AdminRequiredMixin, EvaluatedListMixin, ListView):
     """Every curation act, newest first; read only, here and in the Django admin."""
 
     template_name = "forums/curation/log.html"
@@ -554,6 +565,7 @@ class LogView(AdminRequiredMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        evaluate_choices(self.filterset.form)
         context.update(
             filter=self.filterset,
             query=query_without_page(self.request),
@@ -620,6 +632,9 @@ class SpeakerMergeView(AdminRequiredMixin, View):
     template_name = "forums/curation/speaker_merge.html"
 
     def render_page(self, form, preview=None):
+        # Both selects offer the same speakers: queried once, before the template renders.
+        evaluate_choices(form, "keep")
+        form.fields["duplicate"].widget.choices = form.fields["keep"].widget.choices
         context = {"form": form, "preview": preview, "duplicates": likely_duplicates()}
         return render(self.request, self.template_name, context)
 

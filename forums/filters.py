@@ -6,10 +6,14 @@ Each FilterSet takes the request, so that its choices come through `visible_to(u
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils.choices import CallableChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from forums.models import Appearance, CurationEntry, Forum, Quote, Speaker
+
+# How many organisations the speaker directory's select offers (those with most speakers).
+ORGANISATION_CHOICES = 100
 
 
 def visible_forums(request):
@@ -29,9 +33,8 @@ class SpeakerFilter(django_filters.FilterSet):
             attrs={"type": "search", "placeholder": _("Name, organisation or title")}
         ),
     )
-    organisation = django_filters.ChoiceFilter(
-        label=_("Organisation"), empty_label=_("Any organisation")
-    )
+    # Any organisation typed into the address filters; the select offers the most common.
+    organisation = django_filters.CharFilter(label=_("Organisation"), widget=forms.Select)
     role = django_filters.ChoiceFilter(
         label=_("Role"),
         choices=Appearance.Role.choices,
@@ -51,15 +54,26 @@ class SpeakerFilter(django_filters.FilterSet):
 
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, request=request, **kwargs)
-        organisations = (
-            Speaker.objects.visible_to(request.user)
-            .exclude(organisation="")
-            .order_by("organisation")
-            .values_list("organisation", flat=True)
-            .distinct()
-        )
+        chosen = (self.data or {}).get("organisation", "")
+
+        def choices():
+            # The ORGANISATION_CHOICES organisations with the most speakers, in name order,
+            # and the one chosen: the page never lists thousands of organisations.
+            common = (
+                Speaker.objects.visible_to(request.user)
+                .exclude(organisation="")
+                .values("organisation")
+                .annotate(speakers=Count("id"))
+                .order_by("-speakers", "organisation")
+                .values_list("organisation", flat=True)[:ORGANISATION_CHOICES]
+            )
+            names = sorted({*common, *([chosen] if chosen else [])})
+            return [("", _("Any organisation"))] + [(name, name) for name in names]
+
         # A callable: the query runs only when the form is built.
-        self.filters["organisation"].extra["choices"] = lambda: [(o, o) for o in organisations]
+        self.filters["organisation"].extra["widget"] = forms.Select(
+            choices=CallableChoiceIterator(choices)
+        )
 
     def search(self, queryset, name, value):
         value = value.strip()

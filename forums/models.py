@@ -42,6 +42,11 @@ class Speaker(models.Model):
         verbose_name = _("speaker")
         verbose_name_plural = _("speakers")
         ordering = ["name", "id"]
+        indexes = [
+            # The directory's and the API's `organisation` filter and ordering, and the list
+            # of organisations to choose from.
+            models.Index(fields=["organisation"], name="forums_speaker_organisation"),
+        ]
 
     def __str__(self):
         return self.name
@@ -96,6 +101,14 @@ class Forum(models.Model):
         verbose_name = _("forum")
         verbose_name_plural = _("forums")
         ordering = [models.F("starts_at").desc(nulls_last=True), "-id"]
+        # The lists' order (latest first, the pages', the API's and the organisers') has
+        # its index on PostgreSQL only, forums_forum_latest: see migration 0006.
+        indexes = [
+            # The API's `?ordering=starts_at`: nulls last too, so not that index reversed.
+            models.Index(fields=["starts_at", "id"], name="forums_forum_start"),
+            # The API's `?ordering=title`.
+            models.Index(fields=["title"], name="forums_forum_title"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__isnull=True)
@@ -330,7 +343,14 @@ class Recap(models.Model):
         verbose_name = _("recap")
         verbose_name_plural = _("recaps")
         ordering = ["-published_at", "-id"]
-        indexes = [models.Index(fields=["status", "publish_at"], name="forums_recap_status_pub")]
+        # The API's order (latest published first) has its index on PostgreSQL only,
+        # forums_recap_latest: see migration 0006.
+        indexes = [
+            models.Index(fields=["status", "publish_at"], name="forums_recap_status_pub"),
+            # The API's `?ordering=` on published_at and updated_at (either way).
+            models.Index(fields=["published_at"], name="forums_recap_published"),
+            models.Index(fields=["updated_at"], name="forums_recap_updated"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="scheduled") | Q(publish_at__isnull=False),

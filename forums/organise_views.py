@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import UserPassesTestMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Prefetch, Q
+from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -50,6 +50,7 @@ from forums.models import (
 from forums.sanitize import render_markdown
 from forums.views import recap_page_context, recap_page_queryset
 from topics.models import Topic
+from wecity.render import EvaluatedListMixin, choices_from, evaluate_choices, limit_choices
 
 DASHBOARD_PAGE_SIZE = 50
 HISTORY_PAGE_SIZE = 20
@@ -81,7 +82,7 @@ def edit_url(forum, anchor=""):
 # --- Dashboard and new forum ----------------------------------------------------------------
 
 
-class ForumListView(OrganiserRequiredMixin, ListView):
+class ForumListView(OrganiserRequiredMixin, EvaluatedListMixin, ListView):
     template_name = "forums/organise/forum_list.html"
     context_object_name = "forums"
     paginate_by = DASHBOARD_PAGE_SIZE
@@ -124,11 +125,22 @@ def edit_page_forum(user, pk):
         forums.prefetch_related(
             Prefetch("themes", queryset=themes),
             Prefetch("appearances", queryset=appearances),
-            Prefetch("released_topics", queryset=Topic.objects.order_by("position", "id")),
             Prefetch("recap__share_links", queryset=RecapShareLink.objects.order_by("-created_at")),
         ),
         pk=pk,
     )
+
+
+def with_topics(forum):
+    """Every topic, in order, each marked `released` at this forum: one query for both the
+    form's checkboxes and what the forum has released (set as if prefetched).
+    """
+    released = Forum.released_topics.through.objects.filter(forum=forum, topic=OuterRef("pk"))
+    topics = list(Topic.objects.order_by("position", "id").annotate(released=Exists(released)))
+    cached = Topic.objects.none()  # what prefetch_related would have stored for the relation
+    cached._result_cache, cached._prefetch_done = [t for t in topics if t.released], True
+    forum._prefetched_objects_cache["released_topics"] = cached
+    return topics
 
 
 def speakers_of(appearances):
@@ -142,6 +154,7 @@ def speakers_of(appearances):
 def edit_page(request, pk, *, form=None, conflicts=None):
     """Render the edit page; `form` is the main form when it comes back with input."""
     forum = edit_page_forum(request.user, pk)
+    topics = with_topics(forum)
     recap = forum.recap
     appearances = list(forum.appearances.all())
     speakers = speakers_of(appearances)
@@ -176,7 +189,9 @@ def edit_page(request, pk, *, form=None, conflicts=None):
     context = {
         "forum": forum,
         "recap": recap,
-        "form": form or ForumForm(instance=forum),
+        "form": evaluate_choices(
+            choices_from(form or ForumForm(instance=forum), "released_topics", topics)
+        ),
         "conflicts": conflicts,
         "body_html": render_markdown(form["body"].value() if form else recap.body),
         "missing": services.missing_for_publication(forum),
@@ -192,7 +207,10 @@ def edit_page(request, pk, *, form=None, conflicts=None):
             }
             for appearance in appearances
         ],
-        "add_appearance_form": AddAppearanceForm(auto_id="add-speaker-%s"),
+        # The filter above the select (SpeakerOptionsView) reaches the other speakers.
+        "add_appearance_form": limit_choices(
+            AddAppearanceForm(auto_id="add-speaker-%s"), "speaker", SPEAKER_OPTIONS_LIMIT
+        ),
         "highlights_form": HighlightsForm(quotes=approved, auto_id="highlights-%s"),
         "can_curate": curation.is_admin(request.user),
         "other_quotes": [q for q in quotes if q.state != Quote.State.APPROVED],
@@ -589,7 +607,7 @@ def diff_lines(lines):
     return rows
 
 
-class ForumHistoryView(OrganiserRequiredMixin, ListView):
+class ForumHistoryView(OrganiserRequiredMixin, EvaluatedListMixin, ListView):
     """The recap's revisions, newest first, each with its changes from the one before."""
 
     template_name = "forums/organise/forum_history.html"

@@ -13,11 +13,12 @@ from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from cohorts.storage import storage_errors_as
 from forums import search
 from forums.models import (
     Appearance,
@@ -30,6 +31,7 @@ from forums.models import (
     TranscriptTurn,
 )
 from topics.models import Topic
+from wecity import pagecache_signals
 
 FORUM_FIELDS = ("title", "starts_at", "ends_at", "format", "location", "lede")
 RECAP_FIELDS = ("headline", "body")
@@ -183,6 +185,7 @@ def edit(forum, *, user, expected_version):
         yield forum
         record_revision(forum, user=user)
         search.schedule_forum_reindex(forum)
+        pagecache_signals.touch_forums([forum.pk])  # the recap's version and date changed
 
 
 # --- Forums and recaps --------------------------------------------------------------------
@@ -201,7 +204,8 @@ def create_forum(*, user, title, headline="", **fields):
     with transaction.atomic():
         forum = Forum(title=title, slug=unique_slug(Forum, title, fallback="forum"), **fields)
         forum.full_clean()
-        forum.save()
+        with storage_errors_as("cover_image", forum.cover_image.name):
+            forum.save()
         Recap.objects.create(forum=forum, headline=headline or title, updated_by=user)
         record_revision(forum, user=user)
         search.schedule_forum_reindex(forum)
@@ -216,7 +220,8 @@ def update_forum(forum, *, user, expected_version, released_topics=None, **field
             target = recap if name in RECAP_FIELDS else forum
             setattr(target, name, value)
         forum.full_clean()
-        forum.save()
+        with storage_errors_as("cover_image", forum.cover_image.name):
+            forum.save()
         recap.full_clean(exclude=["forum"])
         recap.save(update_fields=[*RECAP_FIELDS])
         if released_topics is not None:
@@ -396,7 +401,11 @@ def missing_for_publication(forum):
         missing.append(_("The forum has no lede."))
     if not forum.appearances.exists():
         missing.append(_("The forum has no speakers."))
-    themes = list(forum.themes.order_by("position").prefetch_related("turns"))
+    # The forum's own prefetch when a page made one (the edit page): no second query.
+    prefetch_related_objects(
+        [forum], Prefetch("themes", queryset=Theme.objects.order_by("position")), "themes__turns"
+    )
+    themes = list(forum.themes.all())
     if not themes:
         missing.append(_("The forum has no themes."))
     for theme in themes:
@@ -457,6 +466,7 @@ def publish_due_recaps(*, now=None):
         status=Recap.Status.PUBLISHED, published_at=F("publish_at"), publish_at=None
     )
     search.schedule_forums_reindex(forum_ids)
+    pagecache_signals.touch_forums(forum_ids)
     return published
 
 

@@ -27,6 +27,7 @@ from forums.models import (
 from forums.sanitize import render_markdown
 from forums.seo import absolute_url, is_public
 from topics.models import Topic
+from wecity.render import EvaluatedListMixin, evaluate_choices
 
 PAGE_SIZE = 20
 SEARCH_LIMIT = 20
@@ -116,7 +117,7 @@ class HomeView(TemplateView):
         return context
 
 
-class ForumListView(ListView):
+class ForumListView(EvaluatedListMixin, ListView):
     template_name = "forums/forum_list.html"
     context_object_name = "forums"
     paginate_by = PAGE_SIZE
@@ -203,7 +204,7 @@ def with_attribution(quotes):
     )
 
 
-class SpeakerListView(ListView):
+class SpeakerListView(EvaluatedListMixin, ListView):
     """The speaker directory: search by name, organisation or title; filter; paginate."""
 
     template_name = "forums/speaker_list.html"
@@ -222,6 +223,7 @@ class SpeakerListView(ListView):
         context = super().get_context_data(**kwargs)
         query = self.request.GET.copy()
         query.pop("page", None)
+        evaluate_choices(self.filterset.form)
         context.update(
             filter=self.filterset,
             is_filtered=any(query.values()),

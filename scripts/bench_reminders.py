@@ -3,10 +3,13 @@
 Runs in a throwaway test database (SQLite in memory by default; PostgreSQL when
 DATABASE_URL says so: a `test_…` database is created and dropped), and prints the time and
 the number of queries of a sweep with reminders due, of one with nothing due, and of
-sending what the first claimed (into Django's in-memory mail outbox). `make bench`.
+sending what the first claimed (into Django's in-memory mail outbox). `make bench` runs it
+on its PostgreSQL cluster and reports the figures `run()` returns (`--json FILE` writes them).
 """
 
+import argparse
 import datetime
+import json
 import os
 import sys
 import time
@@ -80,33 +83,47 @@ def build(today):
     Milestone.objects.bulk_create(milestones, batch_size=1000)
 
 
-def measure(label, function):
+def measure(label, function, figures, key):
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         result = function()
         elapsed = time.perf_counter() - started
     print(f"  {label}: {elapsed:.3f} s, {len(queries.captured_queries)} queries")
+    figures[key] = {"seconds": round(elapsed, 3), "queries": len(queries.captured_queries)}
     return result
 
 
-def main():
+def run():
+    """Build the data in a throwaway database, sweep and send; returns the figures."""
     from cohorts import reminders
     from cohorts.models import Reminder
 
     setup_test_environment()
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    figures = {
+        "cohorts": COHORTS,
+        "members": MEMBERS,
+        "milestones": MILESTONES,
+        "database": connection.vendor,
+    }
     try:
         today = datetime.date.today()
         started = time.perf_counter()
         build(today)
+        figures["build_seconds"] = round(time.perf_counter() - started, 1)
         print(
             f"{COHORTS} cohorts × {MEMBERS} members × {MILESTONES} milestones on "
             f"{connection.vendor} ({name}), built in {time.perf_counter() - started:.1f} s"
         )
         # 09:05 in Shanghai: the reminders of the Asian cohorts are due.
         now = datetime.datetime.combine(today, datetime.time(1, 5), tzinfo=UTC)
-        sweep = measure("sweep, reminders due", lambda: reminders.sweep_reminders(now=now))
+        sweep = measure(
+            "sweep, reminders due", lambda: reminders.sweep_reminders(now=now), figures, "sweep"
+        )
+        figures["sweep"].update(
+            created=sweep.created, claimed=len(sweep.claimed), chunks=len(sweep.chunks)
+        )
         print(
             f"    created {sweep.created} rows, claimed {len(sweep.claimed)} to send "
             f"in {len(sweep.chunks)} chunks of {settings.REMINDER_CHUNK_SIZE}"
@@ -116,14 +133,35 @@ def main():
             for chunk in sweep.chunks:
                 reminders.deliver_reminders(chunk, claim=sweep.claim, now=now)
 
-        measure(f"sending the {len(sweep.claimed)} claimed (in-memory mail)", send)
-        print(f"    sent {Reminder.objects.filter(status=Reminder.Status.SENT).count()}")
+        measure(f"sending the {len(sweep.claimed)} claimed (in-memory mail)", send, figures, "send")
+        figures["send"]["sent"] = Reminder.objects.filter(status=Reminder.Status.SENT).count()
+        print(f"    sent {figures['send']['sent']}")
         later = now + datetime.timedelta(minutes=5)
-        measure("next sweep, nothing new", lambda: reminders.sweep_reminders(now=later))
+        measure(
+            "next sweep, nothing new",
+            lambda: reminders.sweep_reminders(now=later),
+            figures,
+            "next_sweep",
+        )
         quiet = now + datetime.timedelta(hours=3)
-        measure("sweep, nothing due", lambda: reminders.sweep_reminders(now=quiet))
+        measure(
+            "sweep, nothing due",
+            lambda: reminders.sweep_reminders(now=quiet),
+            figures,
+            "quiet_sweep",
+        )
     finally:
         connection.creation.destroy_test_db(name, verbosity=0)
+    return figures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    figures = run()
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

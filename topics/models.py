@@ -71,6 +71,10 @@ class Deliverable(models.Model):
         verbose_name = _("deliverable")
         verbose_name_plural = _("deliverables")
         ordering = ["milestone__starts_at", "topic__position", "id"]
+        indexes = [
+            # The API's `?ordering=title`.
+            models.Index(fields=["title"], name="topics_deliverable_title"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["milestone", "topic", "title"], name="topics_deliverable_unique_title"
@@ -214,6 +218,10 @@ class Review(models.Model):
         verbose_name = _("review")
         verbose_name_plural = _("reviews")
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The API's reviews, newest first (and `?ordering=created_at`, the index reversed).
+            models.Index(fields=["created_at", "id"], name="topics_review_created"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=["accepted", "changes_requested"]),

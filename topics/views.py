@@ -5,9 +5,10 @@ from django.views.generic import DetailView, ListView
 
 from cohorts.models import Cohort, Member
 from topics.models import Deliverable, Topic
+from wecity.render import EvaluatedListMixin
 
 
-class TopicListView(ListView):
+class TopicListView(EvaluatedListMixin, ListView):
     template_name = "topics/topic_list.html"
     context_object_name = "topics"
     queryset = Topic.objects.order_by("position", "id")

@@ -21,7 +21,7 @@ from cohorts.files import private_file_response
 from cohorts.models import Cohort, Member, can_see_group
 from cohorts.programme_views import add_service_errors
 from topics import services
-from topics.boards import cells, group_deliverables
+from topics.boards import Cell, cells, group_deliverables
 from topics.forms import HandInForm, ReviewForm
 from topics.models import Deliverable, Review, Submission, Topic
 
@@ -66,6 +66,18 @@ class WorkspaceView(LoginRequiredMixin, View):
         return render(request, "topics/workspace.html", context)
 
 
+def latest_cell(deliverable, submissions):
+    """Where the deliverable stands, from its versions (newest first) and their reviews
+    (oldest first) already loaded: what `boards.cells` finds with a query."""
+    if not submissions:
+        return None
+    latest = submissions[0]
+    reviews = list(latest.reviews.all())
+    latest.latest_review_status = reviews[-1].status if reviews else None
+    latest.deliverable = deliverable
+    return Cell(deliverable, latest)
+
+
 def deliverable_page(request, cohort_slug, topic_slug, pk, *, hand_in_form=None, review_forms=None):
     cohort, topic = get_group(request.user, cohort_slug, topic_slug)
     versions = Submission.objects.select_related("member").prefetch_related(
@@ -98,7 +110,7 @@ def deliverable_page(request, cohort_slug, topic_slug, pk, *, hand_in_form=None,
             }
             for submission in submissions
         ],
-        "latest": cells([deliverable])[0] if submissions else None,
+        "latest": latest_cell(deliverable, submissions),
         "member": member,
         "may_review": may_review,
         "hand_in_form": hand_in_form or (HandInForm() if member else None),

@@ -28,16 +28,29 @@ class RedisCacheWithFallback(RedisCache):
         local = {key: value for key, value in params.items() if key not in ("LOCATION", "OPTIONS")}
         self._fallback = LocMemCache(f"redis-fallback-{id(self)}", local)
         self._warned_at = None
+        self._falling_back = False
+
+    @property
+    def is_falling_back(self):
+        """Whether Redis could not be reached at the last operation, answered from memory.
+
+        The page cache neither reads nor stores pages then: another process's invalidations
+        would not reach this one's memory.
+        """
+        return self._falling_back
 
     def _either(self, method, *args, **kwargs):
         try:
-            return getattr(super(), method)(*args, **kwargs)
+            result = getattr(super(), method)(*args, **kwargs)
         except REDIS_DOWN as error:
+            self._falling_back = True
             now = time.monotonic()
             if self._warned_at is None or now - self._warned_at > WARN_EVERY_SECONDS:
                 self._warned_at = now
                 logger.warning("Redis cache unreachable, using this process's memory: %s", error)
             return getattr(self._fallback, method)(*args, **kwargs)
+        self._falling_back = False
+        return result
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         return self._either("add", key, value, timeout, version)

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "forums",
     "topics",
     "cohorts",
+    "wecity.apps.WecityConfig",  # connects the page cache's receivers
 ]
 
 MIDDLEWARE = [
@@ -60,6 +61,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After what it reads (language, session, CSRF token, user, messages); before the rest,
+    # whose headers it stores with a page.
+    "wecity.pagecache.PageCacheMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
@@ -95,6 +99,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://wecity")}
+# Public pages and API reads for anonymous visitors are kept this many seconds (0: never),
+# invalidated by every write (wecity/pagecache.py). Off by default with the in-process
+# cache: another process (a second web worker, the Celery worker publishing a scheduled
+# recap) could not invalidate this one's pages.
+_shared_cache = any(
+    name in CACHES["default"]["BACKEND"] for name in ("redis", "memcached", "filebased", ".db.")
+)
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=300 if _shared_cache else 0)
 
 # --- Accounts -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -119,7 +131,7 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 # Members join by invitation; open sign-up stays off unless a deployment turns it on.
 ACCOUNT_ALLOW_SIGNUPS = env.bool("ACCOUNT_ALLOW_SIGNUPS", default=False)
-ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+# ACCOUNT_EMAIL_VERIFICATION: set with the security settings below (mandatory in production).
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = None
 
@@ -138,7 +150,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = env("MEDIA_URL", default="/media/")
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Django's FileSystemStorage, but a write that fails half way leaves no file behind.
+    "default": {"BACKEND": "cohorts.storage.PublicFileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -417,8 +430,8 @@ CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp_policy if _csp_report_only else None
 # No page script reads the CSRF cookie (forms carry the token), so scripts may not either.
 CSRF_COOKIE_HTTPONLY = True
 
-# Members must confirm their address before they sign in: the production default, which
-# replaces the "optional" of the Accounts section (development keeps it). Accepting an
+# Members must confirm their address before they sign in: the production default
+# (development keeps "optional"). Accepting an
 # invitation confirms the address: the invitation was sent to it.
 ACCOUNT_EMAIL_VERIFICATION = env(
     "ACCOUNT_EMAIL_VERIFICATION", default="optional" if DEBUG else "mandatory"

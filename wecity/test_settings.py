@@ -14,3 +14,5 @@ CELERY_TASK_EAGER_PROPAGATES = True
 SECURE_SSL_REDIRECT = False
 # Serve static files from the finders: no collectstatic before tests.
 WHITENOISE_AUTOREFRESH = True
+# Off whatever CACHE_URL says: the tests of the page cache turn it on (tests/test_page_cache.py).
+PAGE_CACHE_SECONDS = 0

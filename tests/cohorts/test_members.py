@@ -170,6 +170,7 @@ def test_data_export_holds_the_account_profile_history_and_hand_ins(client, worl
     TopicMove.objects.create(member=member, from_topic=world.topic_b, to_topic=world.topic_a)
     NotificationFactory(recipient=member.user, text="课题方案 v1 需要修改。")
     NotificationFactory(text="别人的通知")
+    Member.objects.filter(pk=member.pk).update(time_zone="Europe/Amsterdam")
     client.force_login(member.user)
 
     response = client.get(reverse("programme:data-export"))
@@ -183,6 +184,7 @@ def test_data_export_holds_the_account_profile_history_and_hand_ins(client, worl
         membership["topic"],
         membership["public"],
         membership["topic_history"][0]["from"],
+        membership["reminder_time_zone"],
         membership["reminders_turned_off"],
         [(s["version"], s["text"], s["reviews"][0]["feedback"]) for s in membership["submissions"]],
         [n["text"] for n in data["notifications"]],
@@ -193,6 +195,7 @@ def test_data_export_holds_the_account_profile_history_and_hand_ins(client, worl
         "数字政府",
         {"listed": False, "organisation": False, "title": False, "bio": False, "photo": False},
         "智慧医疗",
+        "Europe/Amsterdam",
         ["workshop"],
         [(1, submission.text, "补充数据来源。")],
         ["课题方案 v1 需要修改。"],

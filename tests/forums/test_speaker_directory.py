@@ -84,6 +84,32 @@ def test_directory_filters_by_organisation_with_choices_of_public_speakers(clien
     ]
 
 
+def test_directory_offers_the_most_common_organisations_and_keeps_the_chosen_one(
+    client, people, monkeypatch
+):
+    monkeypatch.setattr("forums.filters.ORGANISATION_CHOICES", 1)
+    forum = people["spring"]
+    for name in ("甲", "乙"):
+        AppearanceFactory(forum=forum, speaker__name=name, speaker__organisation="腾讯研究院")
+
+    unfiltered = directory(client)
+    chosen = directory(client, "?organisation=中国工程院")
+
+    # Only the organisation with most speakers is offered; one chosen in the address is
+    # added, selected, and still filters.
+    assert texts(elements(unfiltered.text, '<select name="organisation"')[0], "<option") == [
+        "Any organisation",
+        "腾讯研究院",
+    ]
+    assert texts(elements(chosen.text, '<select name="organisation"')[0], "<option") == [
+        "Any organisation",
+        "中国工程院",
+        "腾讯研究院",
+    ]
+    assert '<option value="中国工程院" selected>' in chosen.text
+    assert names(chosen) == ["邬贺铨"]
+
+
 def test_directory_filters_by_role_at_public_forums_only(client, people):
     # 贾西贝 hosted only the draft forum: the public must not learn of it.
     assert names(directory(client, "?role=host")) == ["王景田"]

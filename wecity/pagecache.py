@@ -1,0 +1,391 @@
+"""The page cache: whole responses of public pages and API reads, for anonymous visitors.
+
+A page is cached only for visitors who are not signed in, per language and full address,
+and only if nothing in it belongs to one visitor: no cookie set by the page, no message
+shown, no session written, no CSP nonce used. The one per-visitor part of a public page,
+the CSRF token of the language switch, is cut out when the page is stored and the
+visitor's own token put back each time it is served.
+
+Invalidation is by tags. `PAGES` and `API` name, for each URL name, the tags of what its
+page shows ("forums", "forum:<slug>" …). Each tag has a version in the cache, and a page's
+key holds the versions of its tags, so `touch(tag)` gives the tag a new version and every
+page showing it a new key: the old entries are never read again and expire by themselves.
+`wecity.pagecache_signals` touches the tags of whatever a write changes.
+
+A hit costs two cache round trips (the tag versions, then the page) and no query. The
+setting is PAGE_CACHE_SECONDS; 0 turns the cache off.
+"""
+
+import hashlib
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.utils.cache import get_conditional_response
+from django.utils.deprecation import MiddlewareMixin
+from django.utils.http import parse_http_date_safe, quote_etag
+
+logger = logging.getLogger(__name__)
+
+# --- Tags -------------------------------------------------------------------------------------
+
+# Every page carries this tag: touched when invalidations were lost (see `recover`).
+EVERYTHING = "*"
+# The lists, and what pages show of every forum, speaker, quote, topic or cohort.
+FORUMS = "forums"
+SPEAKERS = "speakers"
+QUOTES = "quotes"
+TOPICS = "topics"
+COHORTS = "cohorts"
+
+
+def forum(slug):
+    return f"forum:{slug}"
+
+
+def speaker(slug):
+    return f"speaker:{slug}"
+
+
+def quote_tag(pk):
+    return f"quote:{pk}"
+
+
+def topic(slug):
+    return f"topic:{slug}"
+
+
+def cohort(slug):
+    return f"cohort:{slug}"
+
+
+# What each public page shows, by URL name: a function of the URL's keyword arguments.
+PAGES = {
+    "home": lambda kw: [FORUMS, TOPICS],
+    "forums:forum-list": lambda kw: [FORUMS],
+    "forums:forum-detail": lambda kw: [forum(kw["slug"]), TOPICS],
+    # The directory's filter lists the public forums.
+    "forums:speaker-list": lambda kw: [SPEAKERS, FORUMS],
+    "forums:speaker-detail": lambda kw: [speaker(kw["slug"])],
+    "forums:quote-detail": lambda kw: [quote_tag(kw["pk"])],
+    "topics:topic-list": lambda kw: [TOPICS],
+    # A topic's page lists the latest cohort's members in it and their next deliverables.
+    "topics:topic-detail": lambda kw: [topic(kw["slug"]), COHORTS],
+    "cohorts:cohort-list": lambda kw: [COHORTS],
+    "cohorts:cohort-detail": lambda kw: [cohort(kw["slug"]), TOPICS],
+    "schedule:cohort-feed": lambda kw: [cohort(kw["slug"]), TOPICS],
+    "recaps-rss": lambda kw: [FORUMS],
+    "recaps-atom": lambda kw: [FORUMS],
+    "sitemap": lambda kw: [FORUMS, SPEAKERS, TOPICS, COHORTS],
+}
+# The API's reads of public resources, cached like pages.
+API = {
+    "api-v1:forum-list": lambda kw: [FORUMS, TOPICS],
+    "api-v1:forum-detail": lambda kw: [forum(kw["slug"]), TOPICS],
+    "api-v1:forum-turn-list": lambda kw: [forum(kw["forum_slug"])],
+    "api-v1:forum-turn-detail": lambda kw: [forum(kw["forum_slug"])],
+    "api-v1:recap-list": lambda kw: [FORUMS],
+    "api-v1:recap-detail": lambda kw: [forum(kw["forum_slug"])],
+    "api-v1:speaker-list": lambda kw: [SPEAKERS, FORUMS],
+    "api-v1:speaker-detail": lambda kw: [speaker(kw["slug"])],
+    "api-v1:quote-list": lambda kw: [QUOTES],
+    "api-v1:quote-detail": lambda kw: [quote_tag(kw["pk"])],
+    "api-v1:topic-list": lambda kw: [TOPICS],
+    "api-v1:topic-detail": lambda kw: [topic(kw["slug"])],
+    "api-v1:cohort-list": lambda kw: [COHORTS],
+    "api-v1:cohort-detail": lambda kw: [cohort(kw["slug"])],
+}
+
+TAG_PREFIX = "pagecache:tag:"
+PAGE_PREFIX = "pagecache:page:"
+# Tag versions outlive the pages stored under them; one that expires gets a new random
+# version, which only makes its pages miss once.
+TAG_SECONDS = 24 * 60 * 60
+
+# Invalidations this process made while the cache answered from a fallback (they never
+# reached the shared cache): everything is touched once it answers again.
+lost_invalidations = False
+
+
+def enabled():
+    return settings.PAGE_CACHE_SECONDS > 0
+
+
+def shared_cache():
+    """Whether other processes read this cache: then writes here touch tags even with the
+    page cache off in this process (a Celery worker started without PAGE_CACHE_SECONDS).
+    """
+    return not settings.CACHES["default"]["BACKEND"].endswith(".LocMemCache")
+
+
+def falling_back():
+    """Whether the cache answered its last operation from a fallback (wecity.caches)."""
+    return getattr(cache, "is_falling_back", False)
+
+
+def tag_key(tag):
+    # Slugs may be Chinese: percent-encoded, a key is the same in every cache backend.
+    return TAG_PREFIX + quote(tag, safe=":*")
+
+
+def new_version():
+    return secrets.token_hex(8)
+
+
+def bump(tags):
+    global lost_invalidations
+    try:
+        cache.set_many({tag_key(tag): new_version() for tag in tags}, TAG_SECONDS)
+    except Exception:
+        # A write must not fail because the cache does; its pages expire by themselves.
+        logger.exception("Page cache: could not touch %s", ", ".join(sorted(tags)))
+        lost_invalidations = True
+        return
+    if falling_back():
+        lost_invalidations = True
+
+
+def touch(*tags):
+    """New versions for `tags`: pages showing them are built again at their next request.
+
+    Done at once, and again when the current transaction commits, so that a page rebuilt
+    in between from what was not yet committed is not kept.
+    """
+    if not tags or not (enabled() or shared_cache()):
+        return
+    tags = frozenset(tags)
+    recover()
+    bump(tags)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: bump(tags))
+
+
+def recover():
+    """Touch every page once the cache answers again after invalidations were lost."""
+    global lost_invalidations
+    if not lost_invalidations:
+        return
+    lost_invalidations = False
+    bump({EVERYTHING})
+
+
+def tag_versions(tags):
+    """The current version of each tag, in order: a new one for a tag never seen."""
+    keys = [tag_key(tag) for tag in tags]
+    versions = cache.get_many(keys)
+    for key in keys:
+        if key not in versions:
+            version = new_version()
+            # Whoever adds first wins; the others read what it added.
+            if not cache.add(key, version, TAG_SECONDS):
+                version = cache.get(key) or version
+            versions[key] = version
+    return [versions[key] for key in keys]
+
+
+# --- What is cached -----------------------------------------------------------------------------
+
+# Django's {% csrf_token %}: the token is cut out of stored pages and the visitor's put back.
+CSRF_TOKEN = re.compile(
+    rb'(?<=<input type="hidden" name="csrfmiddlewaretoken" value=")[a-zA-Z0-9]{64}(?=">)'
+)
+# Headers that are the visitor's or the server's own, never stored.
+UNSTORED_HEADERS = {"content-length", "etag", "x-page-cache"}
+
+
+@dataclass
+class Lookup:
+    """The page cache's view of one request: its key, and whether it was served from it."""
+
+    key: str
+    is_api: bool
+    hit: bool = False
+
+
+def entry_for(request):
+    """(tags, is_api) of the request's page if the cache may serve it, else None."""
+    match = request.resolver_match
+    if match is None or request.method not in ("GET", "HEAD"):
+        return None
+    is_api = match.view_name in API
+    tags_of = API.get(match.view_name) or PAGES.get(match.view_name)
+    if tags_of is None:
+        return None
+    if is_api and not accepts_json(request):
+        return None  # DRF answers 406; leave it to DRF
+    if request.headers.get("Authorization") or request.user.is_authenticated:
+        return None
+    if len(get_messages(request)):
+        return None  # the page must show them, and only to this visitor
+    return [EVERYTHING, *tags_of(match.kwargs)], is_api
+
+
+def accepts_json(request):
+    accept = request.headers.get("Accept", "*/*")
+    return any(kind in accept for kind in ("*/*", "application/*", "application/json"))
+
+
+def page_key(request, versions):
+    raw = "\n".join([request.LANGUAGE_CODE, request.build_absolute_uri(), *versions])
+    return PAGE_PREFIX + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def cache_control(response):
+    directives = response.get("Cache-Control", "").split(",")
+    return {directive.strip().split("=")[0].lower() for directive in directives}
+
+
+def storable(request, response, lookup):
+    """Whether this response is the same for every anonymous visitor, as the cache requires."""
+    if response.status_code != 200 or response.streaming or response.cookies:
+        return False
+    directives = cache_control(response)
+    # The API says `private` of every read since it depends on who asks; the cache keeps only
+    # what it answers anonymous visitors, and gives it to no one else.
+    if "no-store" in directives or ("private" in directives and not lookup.is_api):
+        return False
+    if any(name.startswith("_csp") for name in vars(response)):
+        return False  # a policy of its own (django-csp's decorators), lost in the cache
+    if getattr(request, "csp_nonce", None):
+        return False  # a nonce used in the page must match this response's policy only
+    if request.user.is_authenticated or len(get_messages(request)):
+        return False
+    session = getattr(request, "session", None)
+    return not (session is not None and session.modified)
+
+
+def split_csrf_tokens(request, content):
+    """The content around its CSRF tokens, or None if a token is where it cannot be replaced.
+
+    One render masks the visitor's secret once: every `{% csrf_token %}` shows the same
+    token, and that token anywhere else (a script, an attribute) would go out to others.
+    """
+    tokens = set(CSRF_TOKEN.findall(content))
+    if not request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+        return None if tokens else [content]
+    if len(tokens) != 1:
+        return None
+    parts = CSRF_TOKEN.split(content)
+    if any(token in part for token in tokens for part in parts):
+        return None
+    return parts
+
+
+def digest(parts):
+    hashed = hashlib.sha256()
+    for part in parts:
+        hashed.update(hashlib.sha256(part).digest())
+    return hashed.hexdigest()[:32]
+
+
+def page_etag(request, stored):
+    """The page's ETag for this visitor: their CSRF token is part of what they were sent."""
+    if len(stored["parts"]) == 1:
+        return quote_etag(stored["digest"])
+    mixed = f"{stored['digest']}:{request.META['CSRF_COOKIE']}".encode()
+    return quote_etag(hashlib.sha256(mixed).hexdigest()[:32])
+
+
+def to_stored(response, parts):
+    headers = [(k, v) for k, v in response.items() if k.lower() not in UNSTORED_HEADERS]
+    if response.has_header("ETag") and len(parts) == 1:
+        headers.append(("ETag", response["ETag"]))  # the API's own, computed from the content
+    return {"headers": headers, "parts": parts, "digest": digest(parts)}
+
+
+def from_stored(request, stored):
+    parts = stored["parts"]
+    content = get_token(request).encode().join(parts) if len(parts) > 1 else parts[0]
+    response = HttpResponse(content)
+    for name, value in stored["headers"]:
+        response[name] = value
+    if not response.has_header("ETag"):
+        response["ETag"] = page_etag(request, stored)
+    return response
+
+
+def conditional(request, response):
+    """304 Not Modified for a matching If-None-Match or If-Modified-Since."""
+    last_modified = response.get("Last-Modified")
+    return get_conditional_response(
+        request,
+        etag=response.get("ETag"),
+        last_modified=last_modified and parse_http_date_safe(last_modified),
+        response=response,
+    )
+
+
+def throttles_allow(request, view_func):
+    """The API's rate limits count a cached answer as any other (DRF's throttles)."""
+    view_class = getattr(view_func, "cls", None)
+    if view_class is None:
+        return True
+    view = view_class()
+    return all(throttle.allow_request(request, view) for throttle in view.get_throttles())
+
+
+# --- The middleware ---------------------------------------------------------------------------
+
+
+class PageCacheMiddleware(MiddlewareMixin):
+    """Serves and stores the pages of `PAGES` and `API` (after the locale, session, CSRF,
+    authentication and message middleware, whose results it reads).
+
+    Answers carry `X-Page-Cache: hit` or `miss`, and an ETag (304 for If-None-Match).
+    """
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not enabled():
+            return None
+        entry = entry_for(request)
+        if entry is None:
+            return None
+        tags, is_api = entry
+        try:
+            recover()
+            versions = tag_versions(tags)
+            if falling_back():
+                return None  # other processes' invalidations cannot reach this one's memory
+            lookup = Lookup(page_key(request, versions), is_api)
+            stored = cache.get(lookup.key)
+        except Exception:
+            logger.exception("Page cache: could not read %s", request.path)
+            return None
+        request.page_cache = lookup
+        if stored is None or falling_back():
+            return None
+        if is_api and not throttles_allow(request, view_func):
+            return None  # the view answers 429
+        lookup.hit = True
+        return conditional(request, from_stored(request, stored))
+
+    def process_response(self, request, response):
+        lookup = getattr(request, "page_cache", None)
+        if lookup is None:
+            return response
+        if lookup.hit:
+            response["X-Page-Cache"] = "hit"
+            return response
+        response["X-Page-Cache"] = "miss"
+        if not storable(request, response, lookup):
+            return response
+        parts = split_csrf_tokens(request, response.content)
+        if parts is None:
+            return response
+        stored = to_stored(response, parts)
+        try:
+            if not falling_back():
+                cache.set(lookup.key, stored, settings.PAGE_CACHE_SECONDS)
+        except Exception:
+            logger.exception("Page cache: could not store %s", request.path)
+        if not response.has_header("ETag"):
+            response["ETag"] = page_etag(request, stored)
+        return conditional(request, response)
