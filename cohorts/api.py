@@ -38,6 +38,7 @@ from wecity.api import (
     StrictSerializer,
 )
 from wecity.api_policies import CursorPagination
+from wecity.filters import DayFilter
 
 SLUG = r"[-\w]+"
 ID = r"[0-9]+"
@@ -217,11 +218,11 @@ class MilestoneFilter(FilterSet):
     kind = django_filters.ChoiceFilter(
         choices=Milestone.Kind.choices, help_text="Only milestones of this kind."
     )
-    starts_from = django_filters.DateFilter(
-        field_name="starts_at", lookup_expr="date__gte", help_text="On or after this day."
+    starts_from = DayFilter(
+        field_name="starts_at", lookup_expr="gte", help_text="On or after this day."
     )
-    starts_until = django_filters.DateFilter(
-        field_name="starts_at", lookup_expr="date__lte", help_text="On or before this day."
+    starts_until = DayFilter(
+        field_name="starts_at", lookup_expr="lte", help_text="On or before this day."
     )
 
     class Meta:

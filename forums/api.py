@@ -51,6 +51,7 @@ from wecity.api import (
     StrictSerializer,
 )
 from wecity.api_policies import CursorPagination
+from wecity.filters import DayFilter
 
 SLUG = r"[-\w]+"
 ID = r"[0-9]+"
@@ -337,11 +338,11 @@ class ForumFilter(FilterSet):
     format = django_filters.ChoiceFilter(
         choices=Forum.Format.choices, help_text="Only online or on-site forums."
     )
-    starts_from = django_filters.DateFilter(
-        field_name="starts_at", lookup_expr="date__gte", help_text="Forums on or after this day."
+    starts_from = DayFilter(
+        field_name="starts_at", lookup_expr="gte", help_text="Forums on or after this day."
     )
-    starts_until = django_filters.DateFilter(
-        field_name="starts_at", lookup_expr="date__lte", help_text="Forums on or before this day."
+    starts_until = DayFilter(
+        field_name="starts_at", lookup_expr="lte", help_text="Forums on or before this day."
     )
     topic = django_filters.ModelChoiceFilter(
         field_name="released_topics",

@@ -40,7 +40,12 @@ from forums.forms import (
 )
 from forums.models import Appearance, CurationEntry, Forum, Quote, Speaker
 from forums.views import strict, with_attribution
-from wecity.render import EvaluatedListMixin, evaluate_choices
+from wecity.render import (
+    FILTER_CHOICES,
+    EvaluatedListMixin,
+    bounded_choices,
+    evaluate_choices,
+)
 
 QUEUE_PAGE_SIZE = 30
 LOG_PAGE_SIZE = 50
@@ -218,6 +223,8 @@ class QueueView(AdminRequiredMixin, EvaluatedListMixin, ListView):
         context = super().get_context_data(**kwargs)
         for quote in context["quotes"]:
             quote.context = quote_context(quote)
+        for name in ("forum", "speaker"):
+            bounded_choices(self.filterset.form, name, FILTER_CHOICES)
         evaluate_choices(self.filterset.form)
         context.update(
             filter=self.filterset,
@@ -565,6 +572,8 @@ class LogView(AdminRequiredMixin, EvaluatedListMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        for name in ("forum", "speaker"):
+            bounded_choices(self.filterset.form, name, FILTER_CHOICES)
         evaluate_choices(self.filterset.form)
         context.update(
             filter=self.filterset,

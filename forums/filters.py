@@ -11,6 +11,7 @@ from django.utils.choices import CallableChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from forums.models import Appearance, CurationEntry, Forum, Quote, Speaker
+from wecity.filters import DayFilter
 
 # How many organisations the speaker directory's select offers (those with most speakers).
 ORGANISATION_CHOICES = 100
@@ -160,12 +161,8 @@ class CurationEntryFilter(django_filters.FilterSet):
         queryset=Speaker.objects.order_by("name", "id"),
         empty_label=_("Any speaker"),
     )
-    since = django_filters.DateFilter(
-        label=_("From"), field_name="created_at", lookup_expr="date__gte", widget=DateInput
-    )
-    until = django_filters.DateFilter(
-        label=_("To"), field_name="created_at", lookup_expr="date__lte", widget=DateInput
-    )
+    since = DayFilter(label=_("From"), field_name="created_at", lookup_expr="gte", widget=DateInput)
+    until = DayFilter(label=_("To"), field_name="created_at", lookup_expr="lte", widget=DateInput)
 
     class Meta:
         model = CurationEntry

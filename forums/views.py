@@ -27,7 +27,7 @@ from forums.models import (
 from forums.sanitize import render_markdown
 from forums.seo import absolute_url, is_public
 from topics.models import Topic
-from wecity.render import EvaluatedListMixin, evaluate_choices
+from wecity.render import FILTER_CHOICES, EvaluatedListMixin, bounded_choices, evaluate_choices
 
 PAGE_SIZE = 20
 SEARCH_LIMIT = 20
@@ -223,6 +223,7 @@ class SpeakerListView(EvaluatedListMixin, ListView):
         context = super().get_context_data(**kwargs)
         query = self.request.GET.copy()
         query.pop("page", None)
+        bounded_choices(self.filterset.form, "forum", FILTER_CHOICES)
         evaluate_choices(self.filterset.form)
         context.update(
             filter=self.filterset,

@@ -15,10 +15,13 @@ from csp.constants import NONCE, SELF
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
 from django.http import HttpResponse
+from django.template import RequestContext, Template
 from django.templatetags.static import static
 from django.test import Client
 from django.test.client import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import path, reverse
 from django.utils import timezone
 from whitenoise.middleware import WhiteNoiseMiddleware
@@ -46,6 +49,7 @@ from tests.factories import (
 from tests.html import texts
 from wecity import pagecache
 from wecity.caches import RedisCacheWithFallback
+from wecity.pagecache import CachedPagesApp
 
 ROOT = Path(django_settings.BASE_DIR)
 CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
@@ -465,27 +469,52 @@ def test_share_links_search_and_members_pages_are_never_cached(client):
 
 
 @pytest.mark.django_db
-def test_a_cached_page_carries_each_visitors_own_csrf_token(client):
+def test_a_cached_page_holds_no_visitors_token_and_its_language_links_work(client):
     public_forum(slug="future-city")
     client.get("/forums/future-city/")
     other = Client(enforce_csrf_checks=True)
 
     page = other.get("/forums/future-city/")
-    switched = other.post(
-        reverse("set_language"),
-        {"language": "en", "next": "/", "csrfmiddlewaretoken": csrf_token(page)},
-    )
+    link = re.search(r'<a href="([^"]+)" lang="en"', page.content.decode())[1]
+    switched = other.get(link.replace("&amp;", "&"))
 
-    assert (cached(page), "csrftoken" in page.cookies, switched.status_code) == ("hit", True, 302)
-    assert csrf_token(page) != csrf_token(client.get("/forums/future-city/"))
+    assert (cached(page), "csrfmiddlewaretoken" in page.content.decode(), page.cookies) == (
+        "hit",
+        False,
+        {},
+    )
+    assert (switched.status_code, switched.url, other.cookies["django_language"].value) == (
+        302,
+        "/forums/future-city/",
+        "en",
+    )
 
 
 def page_with_a_nonce(request):
     return HttpResponse(f'<script nonce="{request.csp_nonce}" src="/static/js/a.js"></script>')
 
 
-# A home page using a CSP nonce, as a template with inline script would.
-urlpatterns = [path("", page_with_a_nonce, name="home")]
+def page_with_a_form(request):
+    return HttpResponse(
+        Template("<form method=post>{% csrf_token %}</form>").render(RequestContext(request))
+    )
+
+
+# A home page using a CSP nonce, as a template with inline script would, and a feed (a page
+# the cache would keep) holding a form that posts.
+urlpatterns = [
+    path("", page_with_a_nonce, name="home"),
+    path("feed/", page_with_a_form, name="recaps-rss"),
+]
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db
+def test_a_page_holding_a_csrf_token_is_never_kept(client):
+    answers = [client.get("/feed/") for _ in range(2)]
+
+    assert [cached(a) for a in answers] == ["miss", "miss"]
+    assert [CSRF_VALUE.search(a.content.decode()) is not None for a in answers] == [True, True]
 
 
 @pytest.mark.urls(__name__)
@@ -524,8 +553,8 @@ def test_a_page_unchanged_since_the_visitors_copy_answers_304(client, organiser)
         "hit",
         first["ETag"],
     )
-    # Another visitor's copy holds another CSRF token: theirs is sent in full.
-    assert (someone_else.status_code, cached(someone_else)) == (200, "hit")
+    # The page is the same for every visitor: another's copy is as good.
+    assert (someone_else.status_code, cached(someone_else)) == (304, "hit")
     assert (changed.status_code, cached(changed)) == (200, "miss")
     assert changed["ETag"] != first["ETag"]
 
@@ -793,3 +822,151 @@ def test_a_process_with_a_cache_of_its_own_and_the_page_cache_off_touches_nothin
     pagecache.touch(pagecache.FORUMS)
 
     assert pagecache.tag_versions([pagecache.FORUMS]) == before
+
+
+# --- Before Django: the WSGI fast path ----------------------------------------------------------
+
+
+def not_django(environ, start_response):
+    raise AssertionError(f"Django was asked for {environ['PATH_INFO']}")
+
+
+def wsgi(application, path, method="get", **headers):
+    """Ask `application` for `path` as gunicorn would: (status, headers, body)."""
+    environ = getattr(RequestFactory(), method)(path, **headers).environ
+    answer = {}
+
+    def start_response(status, response_headers):
+        answer.update(status=status, headers=dict(response_headers))
+
+    body = b"".join(application(environ, start_response))
+    return answer["status"], answer["headers"], body
+
+
+@pytest.mark.django_db
+def test_a_stored_page_is_answered_before_django_with_every_header(client):
+    public_forum(slug="future-city")
+    first = client.get("/forums/future-city/", HTTP_ACCEPT_LANGUAGE="en")
+
+    with CaptureQueriesContext(connection) as queries:
+        status, headers, body = wsgi(
+            CachedPagesApp(not_django), "/forums/future-city/", HTTP_ACCEPT_LANGUAGE="en"
+        )
+
+    assert (status, body, len(queries)) == ("200 OK", first.content, 0)
+    names = ("Content-Security-Policy", "X-Frame-Options", "Content-Language", "ETag")
+    assert {name: headers[name] for name in names} == {name: first[name] for name in names}
+    assert (headers["X-Page-Cache"], headers["Content-Length"]) == ("hit", str(len(body)))
+
+
+@pytest.mark.django_db
+def test_before_django_each_language_gets_its_own_page(client):
+    public_forum(slug="future-city")
+    client.get("/forums/future-city/", HTTP_ACCEPT_LANGUAGE="en")
+    django_asked = []
+
+    def django(environ, start_response):
+        django_asked.append(environ["HTTP_ACCEPT_LANGUAGE"])
+        start_response("200 OK", [])
+        return [b"from Django"]
+
+    english = wsgi(CachedPagesApp(django), "/forums/future-city/", HTTP_ACCEPT_LANGUAGE="en")
+    chinese = wsgi(CachedPagesApp(django), "/forums/future-city/", HTTP_ACCEPT_LANGUAGE="zh")
+
+    assert (b'<html lang="en"' in english[2], chinese[2], django_asked) == (
+        True,
+        b"from Django",
+        ["zh"],
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        {"HTTP_COOKIE": "sessionid=abc"},  # maybe signed in: Django decides
+        {"HTTP_COOKIE": "messages=abc"},  # a message to show
+        {"HTTP_AUTHORIZATION": "Token abc"},
+        {"HTTP_HOST": "evil.example"},  # a host Django refuses
+        {"method": "post"},
+        {"path": "/forums/future-city/?q=%00"},
+        {"path": "/api/v1/forums/future-city/", "HTTP_ACCEPT": "text/csv"},
+    ],
+)
+def test_what_only_django_may_answer_goes_to_django(client, request_kwargs):
+    public_forum(slug="future-city")
+    path = request_kwargs.pop("path", "/forums/future-city/")
+    client.get(path)
+    client.get(path)  # stored, if the cache keeps it
+    asked = []
+
+    def django(environ, start_response):
+        asked.append(environ["PATH_INFO"])
+        start_response("200 OK", [])
+        return [b""]
+
+    wsgi(CachedPagesApp(django), path, **request_kwargs)
+
+    assert asked == [path.split("?")[0]]
+
+
+@pytest.mark.django_db
+def test_before_django_an_unchanged_page_answers_304_and_head_has_no_body(client):
+    public_forum(slug="future-city")
+    first = client.get("/forums/future-city/")
+
+    unchanged = wsgi(
+        CachedPagesApp(not_django), "/forums/future-city/", HTTP_IF_NONE_MATCH=first["ETag"]
+    )
+    head = wsgi(CachedPagesApp(not_django), "/forums/future-city/", method="head")
+
+    assert (unchanged[0], unchanged[2], unchanged[1]["ETag"]) == (
+        "304 Not Modified",
+        b"",
+        first["ETag"],
+    )
+    assert (head[0], head[2], head[1]["Content-Length"]) == ("200 OK", b"", str(len(first.content)))
+
+
+@pytest.mark.django_db
+def test_before_django_a_changed_page_goes_to_django(client, organiser):
+    forum = public_forum(slug="future-city")
+    client.get("/forums/future-city/")
+    services.update_forum(forum, user=organiser, expected_version=forum.recap.version, title="新")
+    asked = []
+
+    def django(environ, start_response):
+        asked.append(environ["PATH_INFO"])
+        start_response("200 OK", [])
+        return [b""]
+
+    wsgi(CachedPagesApp(django), "/forums/future-city/")
+
+    assert asked == ["/forums/future-city/"]
+
+
+@pytest.mark.django_db
+def test_before_django_an_api_read_counts_towards_the_rate_limit(client, settings):
+    public_forum(slug="future-city")
+    settings.API_THROTTLE_ANON_RATE = "3/minute"
+    assert client.get("/api/v1/forums/future-city/")["X-Page-Cache"] == "miss"
+    asked = []
+
+    def django(environ, start_response):
+        asked.append(environ["PATH_INFO"])
+        start_response("429 Too Many Requests", [])
+        return [b""]
+
+    answers = [wsgi(CachedPagesApp(django), "/api/v1/forums/future-city/")[0] for _ in range(3)]
+
+    # The first request (through Django) and two hits make three: the fourth is Django's.
+    assert (answers, asked) == (
+        ["200 OK", "200 OK", "429 Too Many Requests"],
+        ["/api/v1/forums/future-city/"],
+    )
+
+
+def test_the_portals_wsgi_application_answers_from_the_cache_first():
+    from wecity import wsgi as portal_wsgi
+
+    assert isinstance(portal_wsgi.application, CachedPagesApp)

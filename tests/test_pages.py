@@ -207,33 +207,65 @@ def test_account_and_error_page_speaks_the_requested_language(
     ) == (status, language, NAV[language], [heading[language]])
 
 
+def language_link(page, code):
+    """The href of the header's link to `code`, as the page shows it."""
+    link = re.search(rf'<a href="([^"]+)" lang="{code}"', page.text)
+    return link.group(1).replace("&amp;", "&")
+
+
 def test_language_switch_renders_the_next_page_in_english(client, programme):
-    switch = client.post(
-        reverse("set_language"), {"language": "en", "next": "/forums/city-roundtable/"}
-    )
+    page = client.get("/forums/city-roundtable/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    switch = client.get(language_link(page, "en"))
     # The choice outlasts the browser's own preference.
     page = client.get(switch.url, HTTP_ACCEPT_LANGUAGE="zh-hans")
 
     assert (
         switch.url,
         client.cookies["django_language"].value,
+        client.cookies["django_language"]["samesite"],
         html_lang(page),
         texts(page.text, '<h2 id="highlights-title"'),
         texts(page.text, "<h1"),
-    ) == ("/forums/city-roundtable/", "en", "en", ["Highlights"], [HEADLINE])
+    ) == ("/forums/city-roundtable/", "en", "Lax", "en", ["Highlights"], [HEADLINE])
 
 
 def test_language_switch_back_to_chinese(client):
-    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    client.get(reverse("switch-language", kwargs={"code": "en"}) + "?next=/")
+    topics = client.get("/topics/?page=1")
 
-    switch = client.post(reverse("set_language"), {"language": "zh-hans", "next": "/topics/"})
+    switch = client.get(language_link(topics, "zh-hans"))
     page = client.get(switch.url, HTTP_ACCEPT_LANGUAGE="en")
 
     assert (switch.url, html_lang(page), texts(page.text, "<h1")) == (
-        "/topics/",
+        "/topics/?page=1",
         "zh-hans",
         ["课题"],
     )
+
+
+def test_language_switch_marks_the_current_language_and_needs_no_form(client):
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert re.findall(
+        r'class="lang-switch__button is-current" aria-current="true">([^<]+)<', page.text
+    ) == ["English"]
+    assert "csrfmiddlewaretoken" not in page.text  # a public page holds no visitor's token
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "javascript:alert(1)", ""]
+)
+def test_language_switch_never_leaves_the_portal(client, target):
+    switch = client.get(reverse("switch-language", kwargs={"code": "en"}), {"next": target})
+
+    assert (switch.status_code, switch.url) == (302, "/")
+
+
+def test_language_switch_refuses_a_language_the_portal_does_not_speak(client):
+    response = client.get(reverse("switch-language", kwargs={"code": "fr"}) + "?next=/")
+
+    assert (response.status_code, "django_language" in response.cookies) == (404, False)
 
 
 # --- Query budget -------------------------------------------------------------------------

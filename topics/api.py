@@ -26,6 +26,7 @@ from wecity.api import (
     StrictSerializer,
 )
 from wecity.api_policies import CursorPagination
+from wecity.filters import DayFilter
 
 SLUG = r"[-\w]+"
 ID = r"[0-9]+"
@@ -207,14 +208,14 @@ class DeliverableFilter(FilterSet):
     topic = django_filters.CharFilter(
         field_name="topic__slug", help_text="Deliverables of this topic (its slug)."
     )
-    due_from = django_filters.DateFilter(
+    due_from = DayFilter(
         field_name="milestone__starts_at",
-        lookup_expr="date__gte",
+        lookup_expr="gte",
         help_text="Due on or after this day.",
     )
-    due_until = django_filters.DateFilter(
+    due_until = DayFilter(
         field_name="milestone__starts_at",
-        lookup_expr="date__lte",
+        lookup_expr="lte",
         help_text="Due on or before this day.",
     )
 

@@ -212,7 +212,15 @@ class AnonRateThrottle(throttling.AnonRateThrottle):
 
 
 class UserRateThrottle(throttling.UserRateThrottle):
-    """Requests of each signed-in user (API_THROTTLE_USER_RATE)."""
+    """Requests of each signed-in user (API_THROTTLE_USER_RATE). Requests without
+    credentials are AnonRateThrottle's only (DRF's class counts them a second time, by
+    address, which doubles a cached answer's cost for nothing).
+    """
+
+    def get_cache_key(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return None
+        return super().get_cache_key(request, view)
 
     def get_rate(self):
         return settings.API_THROTTLE_USER_RATE

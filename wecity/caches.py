@@ -11,7 +11,7 @@ import time
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -22,9 +22,28 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 WARN_EVERY_SECONDS = 60
 
 
+class ReusedRedisCacheClient(RedisCacheClient):
+    """Django's client, keeping one redis.Redis per connection pool.
+
+    Django builds a new redis.Redis for every operation, and redis-py's constructor fills
+    a table of several hundred response callbacks each time: about 0.4 ms a cache read,
+    more than the read itself. A redis.Redis is safe to share; its pool hands out the
+    connections.
+    """
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        clients = self.__dict__.setdefault("_clients", {})
+        client = clients.get(id(pool))
+        if client is None:
+            client = clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class RedisCacheWithFallback(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
+        self._class = ReusedRedisCacheClient
         local = {key: value for key, value in params.items() if key not in ("LOCATION", "OPTIONS")}
         self._fallback = LocMemCache(f"redis-fallback-{id(self)}", local)
         self._warned_at = None

@@ -2,9 +2,8 @@
 
 A page is cached only for visitors who are not signed in, per language and full address,
 and only if nothing in it belongs to one visitor: no cookie set by the page, no message
-shown, no session written, no CSP nonce used. The one per-visitor part of a public page,
-the CSRF token of the language switch, is cut out when the page is stored and the
-visitor's own token put back each time it is served.
+shown, no session written, no CSP nonce used, no CSRF token (the public pages hold no form
+that posts: the language switch is a link).
 
 Invalidation is by tags. `PAGES` and `API` name, for each URL name, the tags of what its
 page shows ("forums", "forum:<slug>" …). Each tag has a version in the cache, and a page's
@@ -12,23 +11,31 @@ key holds the versions of its tags, so `touch(tag)` gives the tag a new version 
 page showing it a new key: the old entries are never read again and expire by themselves.
 `wecity.pagecache_signals` touches the tags of whatever a write changes.
 
-A hit costs two cache round trips (the tag versions, then the page) and no query. The
+A hit costs two cache round trips (the tag versions, then the page) and no query. Hits
+are served by `CachedPagesApp`, around Django's WSGI application, before Django builds a
+request or runs any middleware. The middleware serves what the WSGI layer leaves to
+Django (a visitor with a session cookie who is not signed in), and stores pages and API
+answers at the end of the middleware chain, with every header the others added. The
 setting is PAGE_CACHE_SECONDS; 0 turns the cache off.
 """
 
 import hashlib
 import logging
-import re
 import secrets
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import get_messages
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
+from django.core.handlers.wsgi import WSGIRequest
 from django.db import transaction
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
+from django.http.cookie import parse_cookie
+from django.urls import Resolver404, resolve
+from django.utils import translation
 from django.utils.cache import get_conditional_response
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.http import parse_http_date_safe, quote_etag
@@ -193,10 +200,8 @@ def tag_versions(tags):
 
 # --- What is cached -----------------------------------------------------------------------------
 
-# Django's {% csrf_token %}: the token is cut out of stored pages and the visitor's put back.
-CSRF_TOKEN = re.compile(
-    rb'(?<=<input type="hidden" name="csrfmiddlewaretoken" value=")[a-zA-Z0-9]{64}(?=">)'
-)
+# Django's {% csrf_token %}: a page holding a visitor's token is theirs, never stored.
+CSRF_TOKEN = b'name="csrfmiddlewaretoken"'
 # Headers that are the visitor's or the server's own, never stored.
 UNSTORED_HEADERS = {"content-length", "etag", "x-page-cache"}
 
@@ -254,7 +259,7 @@ def storable(request, response, lookup):
         return False
     if any(name.startswith("_csp") for name in vars(response)):
         return False  # a policy of its own (django-csp's decorators), lost in the cache
-    if getattr(request, "csp_nonce", None):
+    if getattr(request, "_csp_nonce", None):
         return False  # a nonce used in the page must match this response's policy only
     if request.user.is_authenticated or len(get_messages(request)):
         return False
@@ -262,53 +267,17 @@ def storable(request, response, lookup):
     return not (session is not None and session.modified)
 
 
-def split_csrf_tokens(request, content):
-    """The content around its CSRF tokens, or None if a token is where it cannot be replaced.
-
-    One render masks the visitor's secret once: every `{% csrf_token %}` shows the same
-    token, and that token anywhere else (a script, an attribute) would go out to others.
-    """
-    tokens = set(CSRF_TOKEN.findall(content))
-    if not request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
-        return None if tokens else [content]
-    if len(tokens) != 1:
-        return None
-    parts = CSRF_TOKEN.split(content)
-    if any(token in part for token in tokens for part in parts):
-        return None
-    return parts
-
-
-def digest(parts):
-    hashed = hashlib.sha256()
-    for part in parts:
-        hashed.update(hashlib.sha256(part).digest())
-    return hashed.hexdigest()[:32]
-
-
-def page_etag(request, stored):
-    """The page's ETag for this visitor: their CSRF token is part of what they were sent."""
-    if len(stored["parts"]) == 1:
-        return quote_etag(stored["digest"])
-    mixed = f"{stored['digest']}:{request.META['CSRF_COOKIE']}".encode()
-    return quote_etag(hashlib.sha256(mixed).hexdigest()[:32])
-
-
-def to_stored(response, parts):
+def to_stored(response):
     headers = [(k, v) for k, v in response.items() if k.lower() not in UNSTORED_HEADERS]
-    if response.has_header("ETag") and len(parts) == 1:
-        headers.append(("ETag", response["ETag"]))  # the API's own, computed from the content
-    return {"headers": headers, "parts": parts, "digest": digest(parts)}
+    # The API's own ETag (computed from its content) is kept; a page's is its digest.
+    etag = response.get("ETag") or quote_etag(hashlib.sha256(response.content).hexdigest()[:32])
+    return {"headers": [*headers, ("ETag", etag)], "content": response.content}
 
 
-def from_stored(request, stored):
-    parts = stored["parts"]
-    content = get_token(request).encode().join(parts) if len(parts) > 1 else parts[0]
-    response = HttpResponse(content)
+def from_stored(stored):
+    response = HttpResponse(stored["content"])
     for name, value in stored["headers"]:
         response[name] = value
-    if not response.has_header("ETag"):
-        response["ETag"] = page_etag(request, stored)
     return response
 
 
@@ -365,7 +334,7 @@ class PageCacheMiddleware(MiddlewareMixin):
         if is_api and not throttles_allow(request, view_func):
             return None  # the view answers 429
         lookup.hit = True
-        return conditional(request, from_stored(request, stored))
+        return conditional(request, from_stored(stored))
 
     def process_response(self, request, response):
         lookup = getattr(request, "page_cache", None)
@@ -377,15 +346,98 @@ class PageCacheMiddleware(MiddlewareMixin):
         response["X-Page-Cache"] = "miss"
         if not storable(request, response, lookup):
             return response
-        parts = split_csrf_tokens(request, response.content)
-        if parts is None:
+        if CSRF_TOKEN in response.content:
             return response
-        stored = to_stored(response, parts)
+        stored = to_stored(response)
         try:
             if not falling_back():
                 cache.set(lookup.key, stored, settings.PAGE_CACHE_SECONDS)
         except Exception:
             logger.exception("Page cache: could not store %s", request.path)
-        if not response.has_header("ETag"):
-            response["ETag"] = page_etag(request, stored)
+        response["ETag"] = dict(stored["headers"])["ETag"]
         return conditional(request, response)
+
+
+# --- Before Django --------------------------------------------------------------------------
+
+
+class CachedPagesApp:
+    """WSGI: a page stored for anonymous visitors is answered before Django builds its
+    request, resolves the middleware chain and renders anything: the cost of a hit is that
+    of two cache reads, close to serving a file.
+
+    Only where the answer would be the same through Django: GET or HEAD, no session or
+    message cookie and no Authorization header (so not signed in, no message to show), a
+    host Django allows, no redirect to HTTPS due, no NUL character, a page of `PAGES` or an
+    API read of `API` within the caller's rate limits (counted here as Django would).
+    Anything else, and a miss, goes to Django, whose middleware stores the page for the
+    next visitor.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        stored = None
+        if enabled() and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            try:
+                stored = self.stored_page(environ)
+            except Exception:
+                logger.exception("Page cache: could not read %s", environ.get("PATH_INFO"))
+        if stored is None:
+            return self.application(environ, start_response)
+        headers = [(name, value) for name, value in stored["headers"]]
+        etag = dict(headers)["ETag"]
+        if etag_matches(environ.get("HTTP_IF_NONE_MATCH", ""), etag):
+            kept = {"cache-control", "content-location", "date", "etag", "expires", "vary"}
+            start_response("304 Not Modified", [h for h in headers if h[0].lower() in kept])
+            return [b""]
+        content = stored["content"]
+        headers += [("Content-Length", str(len(content))), ("X-Page-Cache", "hit")]
+        start_response("200 OK", headers)
+        return [b"" if environ["REQUEST_METHOD"] == "HEAD" else content]
+
+    def stored_page(self, environ):
+        if environ.get("HTTP_AUTHORIZATION"):
+            return None
+        cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
+        if settings.SESSION_COOKIE_NAME in cookies or CookieStorage.cookie_name in cookies:
+            return None
+        if "\x00" in environ.get("PATH_INFO", "") or "%00" in environ.get("QUERY_STRING", ""):
+            return None
+        request = WSGIRequest(environ)
+        request.get_host()  # DisallowedHost for a host Django would refuse: Django answers
+        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+            return None
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None
+        tags_of = PAGES.get(match.view_name) or API.get(match.view_name)
+        if tags_of is None:
+            return None
+        if match.view_name in API:
+            if not accepts_json(request):
+                return None
+            request.user = AnonymousUser()  # no session cookie, no credentials
+            if not throttles_allow(request, match.func):
+                return None  # Django's view answers 429
+        tags = [EVERYTHING, *tags_of(match.kwargs)]
+        recover()
+        versions = tag_versions(tags)
+        if falling_back():
+            return None
+        language = translation.get_language_from_request(request)
+        request.LANGUAGE_CODE = translation.get_supported_language_variant(language)
+        stored = cache.get(page_key(request, versions))
+        if stored is None or falling_back():
+            return None
+        return stored
+
+
+def etag_matches(header, etag):
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return etag in {tag.strip().removeprefix("W/") for tag in header.split(",")}

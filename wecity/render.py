@@ -5,6 +5,13 @@ the database while it renders: unseen by the view, and easily once per row. View
 these here first; tests/test_render_queries.py fails any page whose template queries.
 """
 
+import contextlib
+
+from django.core.exceptions import ValidationError
+
+# How many rows a filter's select offers of a table that keeps growing.
+FILTER_CHOICES = 200
+
 
 def evaluate_choices(form, *names):
     """Run the queries behind the choices of the form's fields (or of `names`) now, once;
@@ -28,6 +35,22 @@ def limit_choices(form, name, limit):
     the list: the page never loads the whole table. Any row of the QuerySet is still valid.
     """
     return choices_from(form, name, form.fields[name].queryset[:limit])
+
+
+def bounded_choices(form, name, limit):
+    """Offer the first `limit` rows of a ModelChoiceField's QuerySet, and the row chosen in
+    the form's data when it is not among them (so that it shows selected); returns the form.
+
+    For the filters over tables that keep growing (speakers, forums): a page never loads the
+    whole table, and any row stays valid (a link may choose any).
+    """
+    field = form.fields[name]
+    rows = list(field.queryset[:limit])
+    chosen = form.data.get(form.add_prefix(name)) if form.is_bound else None
+    if chosen and not any(str(row.pk) == str(chosen) for row in rows):
+        with contextlib.suppress(ValueError, TypeError, ValidationError):
+            rows += list(field.queryset.filter(pk=chosen))
+    return choices_from(form, name, rows)
 
 
 def choices_from(form, name, rows):

@@ -51,6 +51,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it stores a page with every header the others add; it serves and
+    # stores in process_view, once all of them have read the request (language, session,
+    # user, messages). wecity/pagecache.py; CachedPagesApp serves pages before Django.
+    "wecity.pagecache.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "wecity.security.RejectNullCharacterMiddleware",
@@ -61,9 +65,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # After what it reads (language, session, CSRF token, user, messages); before the rest,
-    # whose headers it stores with a page.
-    "wecity.pagecache.PageCacheMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
@@ -139,6 +140,8 @@ ACCOUNT_SESSION_REMEMBER = None
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The header's language links set it (wecity.views.switch_language); not from other sites.
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 USE_I18N = True
 USE_TZ = True  # stored in UTC
 TIME_ZONE = env("TIME_ZONE", default="Asia/Shanghai")  # shown in the programme's zone

@@ -10,7 +10,7 @@ from drf_spectacular.views import (
 
 from forums.views import HomeView
 from wecity.api import documentation_page
-from wecity.views import healthz
+from wecity.views import healthz, switch_language
 
 swagger_ui = SpectacularSwaggerSplitView.as_view(url_name="api-schema")
 redoc = SpectacularRedocView.as_view(url_name="api-schema")
@@ -30,6 +30,7 @@ urlpatterns = [
     path("organise/", include("forums.organise_urls")),
     path("curate/", include("forums.curation_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("language/<str:code>/", switch_language, name="switch-language"),
     path("api/v1/", include("wecity.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", documentation_page(swagger_ui), name="api-docs"),

@@ -423,3 +423,14 @@ def test_someone_elses_token_does_not_unlock_a_validator(programme):
         200,
         [],
     )
+
+
+def test_callers_without_credentials_are_counted_by_the_anonymous_rate_only(programme, settings):
+    settings.API_THROTTLE_ANON_RATE = "3/minute"
+    settings.API_THROTTLE_USER_RATE = "1/minute"
+    client = APIClient()
+    url = reverse("api-v1:topic-list")
+
+    statuses = [client.get(url).status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]

@@ -36,7 +36,7 @@ def test_visitor_reads_the_seed_forum_from_the_home_page(demo, live_server, page
 def test_visitor_switches_the_interface_to_english(demo, live_server, page):
     page.goto(live_server.url + "/forums/smart-city-online-roundtable/")
 
-    page.get_by_role("button", name="English").click()
+    page.get_by_role("link", name="English").click()
 
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", name="Highlights")).to_be_visible()

@@ -286,6 +286,24 @@ def test_queue_filters_by_state_forum_and_speaker(curator_client, panel):
     assert shown(f"?speaker={other.pk}") == ["乙"]
 
 
+def test_queue_filter_offers_a_bounded_list_of_speakers_and_keeps_the_chosen_one(
+    curator_client, panel, monkeypatch
+):
+    monkeypatch.setattr("forums.curation_views.FILTER_CHOICES", 1)
+    forum, speaker, _turn = panel
+    last = AppearanceFactory(forum=forum, speaker__name="郑末").speaker  # 郑 sorts after 邬
+    QuoteFactory(forum=forum, speaker=last, text="末")
+
+    def options(query):
+        response = curator_client.get(url("queue") + query)
+        select = elements(response.text, '<select name="speaker"')[0]
+        return texts(select, "<option")[1:], f'<option value="{last.pk}" selected>' in select
+
+    # The select offers only the first speaker by name, and one chosen in the address.
+    assert options("") == ([speaker.name], False)
+    assert options(f"?speaker={last.pk}") == ([speaker.name, "郑末"], True)
+
+
 def test_queue_shows_the_rejection_reason(curator_client, panel):
     forum, speaker, _turn = panel
     QuoteFactory(forum=forum, speaker=speaker, rejected=True, rejection_reason="与议题无关")

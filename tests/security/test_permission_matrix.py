@@ -92,6 +92,7 @@ EXPECTED = {
     # The secret in the address is the key (calendar apps do not sign in).
     "schedule:member-feed": (PUBLIC, no(PUBLIC), "calendar_token"),
     "set_language": (PUBLIC, PUBLIC, "none"),
+    "switch-language": (PUBLIC, no(PUBLIC), "language"),
     # A member's own pages
     "programme:dashboard": (SIGNED_IN, no(SIGNED_IN), "none"),
     "programme:invitation": (PUBLIC, PUBLIC, "invitation_token"),

@@ -141,6 +141,7 @@ def build_security_world():
     world.kwargs.update(
         {
             "none": {},
+            "language": {"code": "en"},
             # forums
             "forum_slug": {"slug": forum.slug},
             "forum_pk": {"pk": forum.pk},
