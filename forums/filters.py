@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from forums.models import Appearance, CurationEntry, Forum, Quote, Speaker
 from wecity.filters import DayFilter
+from wecity.widgets import Select
 
 # How many organisations the speaker directory's select offers (those with most speakers).
 ORGANISATION_CHOICES = 100
@@ -35,18 +36,20 @@ class SpeakerFilter(django_filters.FilterSet):
         ),
     )
     # Any organisation typed into the address filters; the select offers the most common.
-    organisation = django_filters.CharFilter(label=_("Organisation"), widget=forms.Select)
+    organisation = django_filters.CharFilter(label=_("Organisation"), widget=Select)
     role = django_filters.ChoiceFilter(
         label=_("Role"),
         choices=Appearance.Role.choices,
         empty_label=_("Any role"),
         method="by_appearance",
+        widget=Select,
     )
     forum = django_filters.ModelChoiceFilter(
         label=_("Forum"),
         queryset=visible_forums,
         empty_label=_("Any forum"),
         method="by_appearance",
+        widget=Select,
     )
 
     class Meta:
@@ -72,7 +75,7 @@ class SpeakerFilter(django_filters.FilterSet):
             return [("", _("Any organisation"))] + [(name, name) for name in names]
 
         # A callable: the query runs only when the form is built.
-        self.filters["organisation"].extra["widget"] = forms.Select(
+        self.filters["organisation"].extra["widget"] = Select(
             choices=CallableChoiceIterator(choices)
         )
 
@@ -111,15 +114,22 @@ class QuoteFilter(django_filters.FilterSet):
     """The curation queue: by forum, speaker and state; proposed quotes unless asked otherwise."""
 
     forum = django_filters.ModelChoiceFilter(
-        label=_("Forum"), queryset=curation_forums, empty_label=_("Any forum")
+        label=_("Forum"),
+        queryset=curation_forums,
+        empty_label=_("Any forum"),
+        widget=Select,
     )
     speaker = django_filters.ModelChoiceFilter(
         label=_("Speaker"),
         queryset=Speaker.objects.order_by("name", "id"),
         empty_label=_("Any speaker"),
+        widget=Select,
     )
     state = django_filters.ChoiceFilter(
-        label=_("State"), choices=Quote.State.choices, empty_label=_("Any state")
+        label=_("State"),
+        choices=Quote.State.choices,
+        empty_label=_("Any state"),
+        widget=Select,
     )
 
     class Meta:
@@ -148,18 +158,28 @@ class CurationEntryFilter(django_filters.FilterSet):
     """The audit log: by action, actor, forum, speaker and the days (in the portal's zone)."""
 
     action = django_filters.ChoiceFilter(
-        label=_("Action"), choices=CurationEntry.Action.choices, empty_label=_("Any action")
+        label=_("Action"),
+        choices=CurationEntry.Action.choices,
+        empty_label=_("Any action"),
+        widget=Select,
     )
     actor = django_filters.ModelChoiceFilter(
-        label=_("By"), queryset=curation_actors, empty_label=_("Anyone")
+        label=_("By"),
+        queryset=curation_actors,
+        empty_label=_("Anyone"),
+        widget=Select,
     )
     forum = django_filters.ModelChoiceFilter(
-        label=_("Forum"), queryset=curation_forums, empty_label=_("Any forum")
+        label=_("Forum"),
+        queryset=curation_forums,
+        empty_label=_("Any forum"),
+        widget=Select,
     )
     speaker = django_filters.ModelChoiceFilter(
         label=_("Speaker"),
         queryset=Speaker.objects.order_by("name", "id"),
         empty_label=_("Any speaker"),
+        widget=Select,
     )
     since = DayFilter(label=_("From"), field_name="created_at", lookup_expr="gte", widget=DateInput)
     until = DayFilter(label=_("To"), field_name="created_at", lookup_expr="lte", widget=DateInput)

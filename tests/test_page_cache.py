@@ -48,7 +48,7 @@ from tests.factories import (
 )
 from tests.html import texts
 from wecity import pagecache
-from wecity.caches import RedisCacheWithFallback
+from wecity.caches import RedisCacheWithFallback, count_in_window
 from wecity.pagecache import CachedPagesApp
 
 ROOT = Path(django_settings.BASE_DIR)
@@ -737,6 +737,68 @@ def test_changes_made_while_redis_was_unreachable_show_once_it_answers_again(
     ]
 
 
+# --- The API's rate counter ---------------------------------------------------------------------
+
+
+@pytest.mark.services
+def test_on_redis_a_rate_counter_counts_and_says_when_its_window_ends(redis_server):
+    redis = RedisCacheWithFallback(f"redis://127.0.0.1:{redis_server.port}/1", {})
+
+    counts = [redis.count_in_window("throttle_anon_203.0.113.9", 60) for _ in range(3)]
+    other = redis.count_in_window("throttle_anon_203.0.113.10", 60)
+
+    assert [count for count, _ in counts] == [1, 2, 3]
+    assert all(55 <= left <= 60 for _, left in counts)
+    assert (other[0], redis.get("throttle_anon_203.0.113.9"), redis.is_falling_back) == (
+        1,
+        3,
+        False,
+    )
+
+
+@pytest.mark.services
+def test_on_redis_a_rate_counter_starts_again_when_its_window_ends(redis_server):
+    redis = RedisCacheWithFallback(f"redis://127.0.0.1:{redis_server.port}/1", {})
+    redis.count_in_window("throttle_anon_203.0.113.9", 1)
+    redis.count_in_window("throttle_anon_203.0.113.9", 1)
+
+    assert wait_until(lambda: redis.get("throttle_anon_203.0.113.9") is None, timeout=5)
+    assert redis.count_in_window("throttle_anon_203.0.113.9", 1)[0] == 1
+
+
+def test_while_redis_is_down_a_rate_counter_counts_in_memory():
+    down = RedisCacheWithFallback(f"redis://127.0.0.1:{free_port()}/1", {})
+
+    counts = [down.count_in_window("throttle_anon_203.0.113.9", 60) for _ in range(2)]
+
+    assert [count for count, _ in counts] == [1, 2]
+    assert all(0 < left <= 60 for _, left in counts)
+    assert down.is_falling_back is True
+
+
+def test_any_other_cache_counts_with_its_own_operations():
+    counts = [count_in_window(cache, "throttle_anon_203.0.113.9", 60) for _ in range(3)]
+
+    assert [count for count, _ in counts] == [1, 2, 3]
+    assert counts[0][1] >= counts[2][1] > 59
+
+
+@pytest.mark.services
+@pytest.mark.django_db
+def test_on_redis_the_api_refuses_a_caller_over_its_rate_and_says_when_to_come_back(
+    client, settings, redis_server
+):
+    public_forum(slug="future-city")
+    settings.CACHES = redis_cache(f"redis://127.0.0.1:{redis_server.port}/1")
+    settings.API_THROTTLE_ANON_RATE = "2/minute"
+
+    answers = [client.get("/api/v1/forums/") for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert 55 <= int(answers[2]["Retry-After"]) <= 60
+    assert answers[2].json()["error"]["code"] == "throttled"
+
+
 # --- Settings and static files ------------------------------------------------------------------
 
 
@@ -857,6 +919,54 @@ def test_a_stored_page_is_answered_before_django_with_every_header(client):
     names = ("Content-Security-Policy", "X-Frame-Options", "Content-Language", "ETag")
     assert {name: headers[name] for name in names} == {name: first[name] for name in names}
     assert (headers["X-Page-Cache"], headers["Content-Length"]) == ("hit", str(len(body)))
+
+
+@pytest.mark.django_db
+def test_a_hit_before_django_is_one_read_of_the_cache(client, monkeypatch):
+    public_forum(slug="future-city")
+    client.get("/forums/future-city/")
+    reads, inside = [], []
+
+    def spy(name, method):
+        def read(*args, **kwargs):
+            if not inside:  # the cache's own get_many calls its get for each key
+                reads.append(name)
+            inside.append(name)
+            try:
+                return method(*args, **kwargs)
+            finally:
+                inside.pop()
+
+        return read
+
+    for name in ("get", "get_many"):
+        monkeypatch.setattr(cache, name, spy(name, getattr(cache, name)))
+
+    status, headers, _ = wsgi(CachedPagesApp(not_django), "/forums/future-city/")
+
+    assert (status, headers["X-Page-Cache"], reads) == ("200 OK", "hit", ["get_many"])
+
+
+@pytest.mark.django_db
+def test_a_page_stored_before_a_tag_it_shows_was_touched_is_built_again(client):
+    public_forum(slug="future-city")
+    client.get("/forums/future-city/")
+    django_asked = []
+
+    def django(environ, start_response):
+        django_asked.append(environ["PATH_INFO"])
+        start_response("200 OK", [])
+        return [b"from Django"]
+
+    before = wsgi(CachedPagesApp(django), "/forums/future-city/")
+    pagecache.touch(pagecache.forum("future-city"))
+    after = wsgi(CachedPagesApp(django), "/forums/future-city/")
+
+    assert (before[1].get("X-Page-Cache"), after[2], django_asked) == (
+        "hit",
+        b"from Django",
+        ["/forums/future-city/"],
+    )
 
 
 @pytest.mark.django_db

@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, pagination, throttling
 from rest_framework.filters import BaseFilterBackend
 
+from wecity.caches import count_in_window
+
 
 def positive_int(value, *, name, maximum=None):
     """`value` of the query parameter `name` as an int from 1 to `maximum`; 400 otherwise."""
@@ -203,7 +205,30 @@ class OrderingFilter(BaseFilterBackend):
 # --- Throttling -----------------------------------------------------------------------------
 
 
-class AnonRateThrottle(throttling.AnonRateThrottle):
+class CountedRateThrottle:
+    """A counter per caller and window in the cache, instead of DRF's list of the times of
+    each request, which every request reads and writes back whole: its cost grows with the
+    rate allowed, this one's does not (one round trip to Redis, `wecity.caches`).
+
+    A window starts at the caller's first request and lasts the rate's period; the limit
+    applies within it, and a caller refused learns (Retry-After) when it ends. A caller
+    may so send twice the rate across the end of a window, never more.
+    """
+
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        count, self.seconds_left = count_in_window(self.cache, self.key, self.duration)
+        return count <= self.num_requests
+
+    def wait(self):
+        return self.seconds_left
+
+
+class AnonRateThrottle(CountedRateThrottle, throttling.AnonRateThrottle):
     """Requests without credentials, per client address (API_THROTTLE_ANON_RATE)."""
 
     def get_rate(self):
@@ -211,7 +236,7 @@ class AnonRateThrottle(throttling.AnonRateThrottle):
         return settings.API_THROTTLE_ANON_RATE
 
 
-class UserRateThrottle(throttling.UserRateThrottle):
+class UserRateThrottle(CountedRateThrottle, throttling.UserRateThrottle):
     """Requests of each signed-in user (API_THROTTLE_USER_RATE). Requests without
     credentials are AnonRateThrottle's only (DRF's class counts them a second time, by
     address, which doubles a cached answer's cost for nothing).

@@ -22,6 +22,43 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 WARN_EVERY_SECONDS = 60
 
 
+def count_in_window(cache, key, seconds):
+    """Add one to the counter `key`, which starts at the first count and is gone `seconds`
+    later: (the count, the seconds left until it is gone). The API's rate limits.
+    """
+    counter = getattr(cache, "count_in_window", None)
+    if counter is not None:
+        return counter(key, seconds)
+    return count_in_memory(cache, key, seconds)
+
+
+def count_in_memory(cache, key, seconds):
+    """`count_in_window` with the operations of every Django cache (a few of them)."""
+    now = time.time()
+    cache.add(f"{key}:ends", now + seconds, seconds)
+    cache.add(key, 0, seconds)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired since the add
+        cache.set(key, 1, seconds)
+        count = 1
+    ends = cache.get(f"{key}:ends") or now + seconds
+    return count, max(0.0, ends - now)
+
+
+# Add one to a counter and give it its expiry if it has none (it was just made): the count and
+# the seconds it has left. Redis runs a script whole, no other client's command in between.
+COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+local left = redis.call('TTL', KEYS[1])
+if left < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  left = tonumber(ARGV[1])
+end
+return {count, left}
+"""
+
+
 class ReusedRedisCacheClient(RedisCacheClient):
     """Django's client, keeping one redis.Redis per connection pool.
 
@@ -59,17 +96,39 @@ class RedisCacheWithFallback(RedisCache):
         return self._falling_back
 
     def _either(self, method, *args, **kwargs):
+        return self._redis_or_memory(
+            lambda: getattr(super(RedisCacheWithFallback, self), method)(*args, **kwargs),
+            lambda: getattr(self._fallback, method)(*args, **kwargs),
+        )
+
+    def _redis_or_memory(self, redis_call, memory_call):
         try:
-            result = getattr(super(), method)(*args, **kwargs)
+            result = redis_call()
         except REDIS_DOWN as error:
             self._falling_back = True
             now = time.monotonic()
             if self._warned_at is None or now - self._warned_at > WARN_EVERY_SECONDS:
                 self._warned_at = now
                 logger.warning("Redis cache unreachable, using this process's memory: %s", error)
-            return getattr(self._fallback, method)(*args, **kwargs)
+            return memory_call()
         self._falling_back = False
         return result
+
+    def count_in_window(self, key, seconds):
+        """`count_in_window` in one round trip: a script Redis runs at once (COUNT_SCRIPT)."""
+        return self._redis_or_memory(
+            lambda: self._count_in_redis(key, seconds),
+            lambda: count_in_memory(self._fallback, key, seconds),
+        )
+
+    def _count_in_redis(self, key, seconds):
+        key = self.make_and_validate_key(key)
+        client = self._cache.get_client(key, write=True)
+        script = self.__dict__.get("_count_script")
+        if script is None:
+            script = self._count_script = client.register_script(COUNT_SCRIPT)
+        count, left = script(keys=[key], args=[seconds], client=client)
+        return count, left
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         return self._either("add", key, value, timeout, version)

@@ -6,19 +6,21 @@ shown, no session written, no CSP nonce used, no CSRF token (the public pages ho
 that posts: the language switch is a link).
 
 Invalidation is by tags. `PAGES` and `API` name, for each URL name, the tags of what its
-page shows ("forums", "forum:<slug>" …). Each tag has a version in the cache, and a page's
-key holds the versions of its tags, so `touch(tag)` gives the tag a new version and every
-page showing it a new key: the old entries are never read again and expire by themselves.
+page shows ("forums", "forum:<slug>" …). Each tag has a version in the cache, and a stored
+page holds the versions its tags had when it was built, so `touch(tag)` gives the tag a new
+version and every page showing it no longer matches: it is built again at its next request.
 `wecity.pagecache_signals` touches the tags of whatever a write changes.
 
-A hit costs two cache round trips (the tag versions, then the page) and no query. Hits
-are served by `CachedPagesApp`, around Django's WSGI application, before Django builds a
-request or runs any middleware. The middleware serves what the WSGI layer leaves to
-Django (a visitor with a session cookie who is not signed in), and stores pages and API
-answers at the end of the middleware chain, with every header the others added. The
-setting is PAGE_CACHE_SECONDS; 0 turns the cache off.
+A hit costs one cache round trip (the tag versions and the page, in one MGET) and no query;
+an API read one more, for its rate limit. Hits are served by `CachedPagesApp`, around
+Django's WSGI application, before Django builds a request or runs any middleware. The
+middleware serves what the WSGI layer leaves to Django (a visitor with a session cookie
+who is not signed in), and stores pages and API answers at the end of the middleware
+chain, with every header the others added. The setting is PAGE_CACHE_SECONDS; 0 turns the
+cache off.
 """
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -208,11 +210,36 @@ UNSTORED_HEADERS = {"content-length", "etag", "x-page-cache"}
 
 @dataclass
 class Lookup:
-    """The page cache's view of one request: its key, and whether it was served from it."""
+    """The page cache's view of one request: its page's key, the versions of its tags when it
+    was looked up (a stored page matches only these), and the page if one matched.
+    """
 
     key: str
     is_api: bool
+    versions: list
+    stored: dict | None = None
     hit: bool = False
+
+
+def look_up(request, tags, *, is_api):
+    """Read the tags' versions and the stored page in one round trip: a Lookup, or None
+    while the cache answers from a fallback (other processes' invalidations would not reach
+    it). A tag never seen gets its first version now, before the page is built, so that a
+    touch while it is built makes what is stored stale.
+    """
+    recover()
+    key = page_key(request)
+    tag_keys = [tag_key(tag) for tag in tags]
+    values = cache.get_many([*tag_keys, key])
+    if falling_back():
+        return None
+    versions = [values.get(tag_key) for tag_key in tag_keys]
+    if None in versions:
+        return Lookup(key, is_api, tag_versions(tags))
+    stored = values.get(key)
+    if stored is not None and stored.get("versions") != versions:
+        stored = None  # built before a tag it shows was touched
+    return Lookup(key, is_api, versions, stored)
 
 
 def entry_for(request):
@@ -238,8 +265,8 @@ def accepts_json(request):
     return any(kind in accept for kind in ("*/*", "application/*", "application/json"))
 
 
-def page_key(request, versions):
-    raw = "\n".join([request.LANGUAGE_CODE, request.build_absolute_uri(), *versions])
+def page_key(request):
+    raw = f"{request.LANGUAGE_CODE}\n{request.build_absolute_uri()}"
     return PAGE_PREFIX + hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -267,11 +294,15 @@ def storable(request, response, lookup):
     return not (session is not None and session.modified)
 
 
-def to_stored(response):
+def to_stored(response, versions):
     headers = [(k, v) for k, v in response.items() if k.lower() not in UNSTORED_HEADERS]
     # The API's own ETag (computed from its content) is kept; a page's is its digest.
     etag = response.get("ETag") or quote_etag(hashlib.sha256(response.content).hexdigest()[:32])
-    return {"headers": [*headers, ("ETag", etag)], "content": response.content}
+    return {
+        "headers": [*headers, ("ETag", etag)],
+        "content": response.content,
+        "versions": versions,
+    }
 
 
 def from_stored(stored):
@@ -319,22 +350,19 @@ class PageCacheMiddleware(MiddlewareMixin):
             return None
         tags, is_api = entry
         try:
-            recover()
-            versions = tag_versions(tags)
-            if falling_back():
-                return None  # other processes' invalidations cannot reach this one's memory
-            lookup = Lookup(page_key(request, versions), is_api)
-            stored = cache.get(lookup.key)
+            lookup = look_up(request, tags, is_api=is_api)
         except Exception:
             logger.exception("Page cache: could not read %s", request.path)
             return None
+        if lookup is None:
+            return None
         request.page_cache = lookup
-        if stored is None or falling_back():
+        if lookup.stored is None:
             return None
         if is_api and not throttles_allow(request, view_func):
             return None  # the view answers 429
         lookup.hit = True
-        return conditional(request, from_stored(stored))
+        return conditional(request, from_stored(lookup.stored))
 
     def process_response(self, request, response):
         lookup = getattr(request, "page_cache", None)
@@ -348,7 +376,7 @@ class PageCacheMiddleware(MiddlewareMixin):
             return response
         if CSRF_TOKEN in response.content:
             return response
-        stored = to_stored(response)
+        stored = to_stored(response, lookup.versions)
         try:
             if not falling_back():
                 cache.set(lookup.key, stored, settings.PAGE_CACHE_SECONDS)
@@ -364,7 +392,7 @@ class PageCacheMiddleware(MiddlewareMixin):
 class CachedPagesApp:
     """WSGI: a page stored for anonymous visitors is answered before Django builds its
     request, resolves the middleware chain and renders anything: the cost of a hit is that
-    of two cache reads, close to serving a file.
+    of one cache read, close to serving a file.
 
     Only where the answer would be the same through Django: GET or HEAD, no session or
     message cookie and no Authorization header (so not signed in, no message to show), a
@@ -409,30 +437,36 @@ class CachedPagesApp:
         request.get_host()  # DisallowedHost for a host Django would refuse: Django answers
         if settings.SECURE_SSL_REDIRECT and not request.is_secure():
             return None
-        try:
-            match = resolve(request.path_info)
-        except Resolver404:
+        match = resolved(settings.ROOT_URLCONF, request.path_info)
+        if match is None:
             return None
         tags_of = PAGES.get(match.view_name) or API.get(match.view_name)
         if tags_of is None:
             return None
-        if match.view_name in API:
-            if not accepts_json(request):
-                return None
-            request.user = AnonymousUser()  # no session cookie, no credentials
-            if not throttles_allow(request, match.func):
-                return None  # Django's view answers 429
-        tags = [EVERYTHING, *tags_of(match.kwargs)]
-        recover()
-        versions = tag_versions(tags)
-        if falling_back():
+        is_api = match.view_name in API
+        if is_api and not accepts_json(request):
             return None
         language = translation.get_language_from_request(request)
         request.LANGUAGE_CODE = translation.get_supported_language_variant(language)
-        stored = cache.get(page_key(request, versions))
-        if stored is None or falling_back():
+        lookup = look_up(request, [EVERYTHING, *tags_of(match.kwargs)], is_api=is_api)
+        if lookup is None or lookup.stored is None:
             return None
-        return stored
+        if is_api:
+            request.user = AnonymousUser()  # no session cookie, no credentials
+            if not throttles_allow(request, match.func):
+                return None  # Django's view answers 429
+        return lookup.stored
+
+
+@functools.lru_cache(maxsize=4096)
+def resolved(urlconf, path):
+    """The URL's match, or None: resolving walks the URL patterns, a good part of a hit's
+    cost, and a URL resolves the same until the URLconf changes (the key holds its name).
+    """
+    try:
+        return resolve(path, urlconf)
+    except Resolver404:
+        return None
 
 
 def etag_matches(header, etag):
