@@ -10,7 +10,8 @@ How a reminder travels (the rules of issue 6, in the order they apply):
    or who have no email address get a row that says so (skipped, with the reason).
 2. It gives back rows claimed by a worker that died (older than REMINDER_LEASE_SECONDS),
    then claims due rows with one UPDATE … WHERE status = 'pending' under a fresh claim id
-   (rows locked with SKIP LOCKED on PostgreSQL), and the task queues them in chunks.
+   (rows locked with SKIP LOCKED on PostgreSQL), all in the transaction that created the
+   rows, and the task queues them in chunks once it commits.
 3. `deliver_reminders` (the send task) takes each row of its chunk from queued to sending
    with an UPDATE that checks the claim, sends the email, then marks it sent and creates
    the portal notification in one transaction. A mail server error puts the row back to
@@ -158,6 +159,29 @@ def handed_in_groups(milestone_ids):
     return {key for key, done in groups.items() if done}
 
 
+def members_with_opt_outs(cohort_ids, kinds):
+    """The active members of the cohorts and {(member id, kind)} of their opt-outs among
+    `kinds`: one query, the opt-outs read as one EXISTS per kind.
+    """
+    opted_out = {
+        f"opted_out_{kind}": Exists(ReminderOptOut.objects.filter(member=OuterRef("pk"), kind=kind))
+        for kind in kinds
+    }
+    members = list(
+        Member.objects.active()
+        .filter(cohort_id__in=cohort_ids)
+        .annotate(**opted_out)
+        .select_related("user")
+        .order_by("id")
+    )
+    return members, {
+        (member.pk, kind)
+        for member in members
+        for kind in kinds
+        if getattr(member, f"opted_out_{kind}")
+    }
+
+
 @dataclass
 class Audience:
     """The members a set of milestones concerns, and what would keep each from a reminder."""
@@ -168,20 +192,21 @@ class Audience:
 
     @classmethod
     def of(cls, milestones, *, members=None):
-        """Three queries, whatever the number of milestones and members."""
+        """At most two queries, whatever the number of milestones and members: the members
+        with their opt-outs (only the opt-outs when given the members), and the groups that
+        handed in when a deadline is among the milestones.
+        """
         milestones = [m for m in milestones if m is not None]
         if members is None:
-            members = list(
-                Member.objects.active()
-                .filter(cohort_id__in={m.cohort_id for m in milestones})
-                .select_related("user")
-                .order_by("id")
+            members, opt_outs = members_with_opt_outs(
+                {m.cohort_id for m in milestones}, {m.kind for m in milestones}
             )
-        opt_outs = set(
-            ReminderOptOut.objects.filter(member__in=[m.pk for m in members]).values_list(
-                "member_id", "kind"
+        else:
+            opt_outs = set(
+                ReminderOptOut.objects.filter(member__in=[m.pk for m in members]).values_list(
+                    "member_id", "kind"
+                )
             )
-        )
         deadlines = [m.pk for m in milestones if m.is_deadline]
         return cls(members, opt_outs, handed_in_groups(deadlines) if deadlines else set())
 
@@ -246,11 +271,15 @@ def not_yet_created(slots):
 
 
 def create_reminders(slots, *, due_at=None):
-    """Save the rows of `slots`; a row that exists (same key) is left as it is."""
+    """Save the rows of `slots`; a row that exists (same key) is left as it is.
+
+    One INSERT per 2,000 rows (fewer rows per INSERT on SQLite: Django keeps each under
+    its limit of parameters).
+    """
     if not slots:
         return 0
     rows = reminder_rows(slots, Audience.of([slot.milestone for slot in slots]), due_at=due_at)
-    Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
     return len(rows)
 
 
@@ -275,23 +304,25 @@ class Sweep:
 def requeue_abandoned(*, now):
     """Queued or sending rows older than the lease go back to pending: their worker died."""
     cutoff = now - datetime.timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
-    with transaction.atomic():
-        return Reminder.objects.filter(
-            status__in=[Reminder.Status.CLAIMED, Reminder.Status.SENDING], claimed_at__lt=cutoff
-        ).update(status=Reminder.Status.PENDING, claim=None, reason=WORKER_LOST)
+    return Reminder.objects.filter(
+        status__in=[Reminder.Status.CLAIMED, Reminder.Status.SENDING], claimed_at__lt=cutoff
+    ).update(status=Reminder.Status.PENDING, claim=None, reason=WORKER_LOST)
 
 
 def claim_due_reminders(*, now, milestone=None, limit=None):
     """Claim pending rows due by `now` for one sender: (claim id, [reminder ids]).
 
     Two sweeps at once claim different rows: the UPDATE only takes rows still pending, and
-    the claim id says which rows this caller won.
+    the claim id says which rows this caller won. When the UPDATE took as many rows as were
+    selected it won them all (always so on PostgreSQL, where the selected rows are locked);
+    only otherwise are the won rows read back, with a third query.
     """
     claim = uuid.uuid4()
     due = Reminder.objects.filter(status=Reminder.Status.PENDING, due_at__lte=now)
     if milestone is not None:
         due = due.filter(milestone=milestone)
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction: a failure here fails the caller's too.
+    with transaction.atomic(savepoint=False):
         if db_connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
         ids = list(
@@ -301,28 +332,35 @@ def claim_due_reminders(*, now, milestone=None, limit=None):
         )
         if not ids:
             return claim, []
-        Reminder.objects.filter(pk__in=ids, status=Reminder.Status.PENDING).update(
+        taken = Reminder.objects.filter(pk__in=ids, status=Reminder.Status.PENDING).update(
             status=Reminder.Status.CLAIMED, claim=claim, claimed_at=now
         )
-    return claim, list(
-        Reminder.objects.filter(pk__in=ids, claim=claim)
-        .order_by("due_at", "id")
-        .values_list("pk", flat=True)
-    )
+        if taken != len(ids):
+            ids = list(
+                Reminder.objects.filter(pk__in=ids, claim=claim)
+                .order_by("due_at", "id")
+                .values_list("pk", flat=True)
+            )
+    return claim, ids
 
 
 def sweep_reminders(*, now=None):
     """Create the reminders due now, recover those of dead workers, claim what is to send.
 
-    Costs a fixed number of queries plus one INSERT per 500 new rows: in proportion to what
-    is due, not to the size of the schedules. Returns a Sweep; its caller queues the chunks.
+    One transaction, whose queries do not grow with the size of the schedules: the
+    milestones due and which of their reminders exist; when some are new, their members
+    with the opt-outs, the groups that handed in (if a deadline is among them) and one
+    INSERT per 2,000 rows; the requeue; the claim (a SELECT, and an UPDATE when something
+    is due). On PostgreSQL, counting BEGIN and COMMIT: at most 10 queries for up to 2,000
+    new rows, 6 when nothing is new. Returns a Sweep; its caller queues the chunks after the
+    commit.
     """
     now = now or timezone.now()
     sweep = Sweep()
     with transaction.atomic():
         sweep.created = create_reminders(not_yet_created(slots_due(now - catch_up(), now)))
-    sweep.requeued = requeue_abandoned(now=now)
-    sweep.claim, sweep.claimed = claim_due_reminders(now=now)
+        sweep.requeued = requeue_abandoned(now=now)
+        sweep.claim, sweep.claimed = claim_due_reminders(now=now)
     return sweep
 
 
@@ -554,7 +592,7 @@ class OutboxEntry:
 
 
 def outbox(cohort, *, now=None, days=7):
-    """The reminders the sweep will send for `cohort` in the next `days`: four queries."""
+    """The reminders the sweep will send for `cohort` in the next `days`: three queries."""
     now = now or timezone.now()
     end = now + datetime.timedelta(days=days)
     conditions = Q()

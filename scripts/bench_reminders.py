@@ -5,6 +5,16 @@ DATABASE_URL says so: a `test_…` database is created and dropped), and prints 
 the number of queries of a sweep with reminders due, of one with nothing due, and of
 sending what the first claimed (into Django's in-memory mail outbox). `make bench` runs it
 on its PostgreSQL cluster and reports the figures `run()` returns (`--json FILE` writes them).
+
+Two scenarios, in the same database one after the other:
+
+- staggered: the cohorts started on 30 different days in four time zones, so the 09:05
+  sweep in Shanghai finds the reminders of a few cohorts (under a thousand);
+- aligned: a second set of 100 cohorts forms one intake, all starting on the same day in
+  Asia/Shanghai on the same schedule, so the 09:05 sweep of its busiest morning finds every
+  cohort's reminders at once, more than REMINDER_SWEEP_LIMIT: the sweep claims that many
+  and the next sweep the rest. The intake starts a year on, when the staggered cohorts have
+  ended, so neither scenario's sweep sees the other's reminders.
 """
 
 import argparse
@@ -31,29 +41,26 @@ COHORTS, MEMBERS, MILESTONES = 100, 35, 40
 ZONES = ["Asia/Shanghai", "Europe/Berlin", "America/New_York", "Asia/Tokyo"]
 KINDS = ["workshop", "forum", "deadline", "workshop", "demo_day"]
 UTC = datetime.UTC
+# The aligned intake's busiest morning: day 71 is the day before milestone 12 (a deadline)
+# and a week before milestone 13 (a workshop), both for every member: 70 reminders per
+# cohort, the most any day of this schedule has.
+ALIGNED_DAY = 71
 
 
-def build(today):
-    """The data: cohorts started on staggered days, a milestone every 6 days in each."""
+def build(starts, *, prefix, topics):
+    """Cohorts starting on (day, time zone) each of `starts`, of MEMBERS members, with
+    MILESTONES milestones, one every 6 days from the start.
+    """
     from accounts.models import User
     from cohorts.models import Cohort, Member, Milestone
-    from topics.models import Topic
 
-    topics = Topic.objects.bulk_create(
-        Topic(slug=f"topic-{n}", name=f"课题{n}", position=n) for n in range(6)
-    )
     cohorts = Cohort.objects.bulk_create(
-        Cohort(
-            name=f"第{n}期",
-            slug=f"cohort-{n}",
-            starts_on=today - datetime.timedelta(days=60 + n % 30),
-            time_zone=ZONES[n % len(ZONES)],
-        )
-        for n in range(COHORTS)
+        Cohort(name=f"第{n}期", slug=f"{prefix}-{n}", starts_on=day, time_zone=zone)
+        for n, (day, zone) in enumerate(starts)
     )
     users = User.objects.bulk_create(
-        User(email=f"member{n}@bench.example", name=f"学员{n}", password="!")
-        for n in range(COHORTS * MEMBERS)
+        User(email=f"{prefix}-member{n}@bench.example", name=f"学员{n}", password="!")
+        for n in range(len(cohorts) * MEMBERS)
     )
     Member.objects.bulk_create(
         Member(
@@ -93,10 +100,31 @@ def measure(label, function, figures, key):
     return result
 
 
+def measure_sweep(label, now, figures, key):
+    """Time a sweep at `now` and record what it created and claimed."""
+    from cohorts import reminders
+
+    sweep = measure(label, lambda: reminders.sweep_reminders(now=now), figures, key)
+    claimed = len(sweep.claimed)
+    figures[key].update(
+        created=sweep.created,
+        claimed=claimed,
+        chunks=len(sweep.chunks),
+        queries_per_1000=round(figures[key]["queries"] / claimed * 1000, 2) if claimed else None,
+    )
+    print(
+        f"    created {sweep.created} rows, claimed {claimed} to send in {len(sweep.chunks)} "
+        f"chunks of {settings.REMINDER_CHUNK_SIZE}"
+        + (f": {figures[key]['queries_per_1000']} queries per 1,000 claimed" if claimed else "")
+    )
+    return sweep
+
+
 def run():
     """Build the data in a throwaway database, sweep and send; returns the figures."""
     from cohorts import reminders
     from cohorts.models import Reminder
+    from topics.models import Topic
 
     setup_test_environment()
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -110,24 +138,23 @@ def run():
     try:
         today = datetime.date.today()
         started = time.perf_counter()
-        build(today)
+        topics = Topic.objects.bulk_create(
+            Topic(slug=f"topic-{n}", name=f"课题{n}", position=n) for n in range(6)
+        )
+        staggered = [
+            (today - datetime.timedelta(days=60 + n % 30), ZONES[n % len(ZONES)])
+            for n in range(COHORTS)
+        ]
+        build(staggered, prefix="cohort", topics=topics)
         figures["build_seconds"] = round(time.perf_counter() - started, 1)
         print(
             f"{COHORTS} cohorts × {MEMBERS} members × {MILESTONES} milestones on "
             f"{connection.vendor} ({name}), built in {time.perf_counter() - started:.1f} s"
         )
+        print("Staggered cohorts")
         # 09:05 in Shanghai: the reminders of the Asian cohorts are due.
         now = datetime.datetime.combine(today, datetime.time(1, 5), tzinfo=UTC)
-        sweep = measure(
-            "sweep, reminders due", lambda: reminders.sweep_reminders(now=now), figures, "sweep"
-        )
-        figures["sweep"].update(
-            created=sweep.created, claimed=len(sweep.claimed), chunks=len(sweep.chunks)
-        )
-        print(
-            f"    created {sweep.created} rows, claimed {len(sweep.claimed)} to send "
-            f"in {len(sweep.chunks)} chunks of {settings.REMINDER_CHUNK_SIZE}"
-        )
+        sweep = measure_sweep("sweep, reminders due", now, figures, "sweep")
 
         def send():
             for chunk in sweep.chunks:
@@ -149,6 +176,33 @@ def run():
             lambda: reminders.sweep_reminders(now=quiet),
             figures,
             "quiet_sweep",
+        )
+
+        started = time.perf_counter()
+        intake = today + datetime.timedelta(days=365)
+        build([(intake, "Asia/Shanghai")] * COHORTS, prefix="intake", topics=topics)
+        built = time.perf_counter() - started
+        print(
+            f"Aligned intake: {COHORTS} more cohorts, all starting on {intake} in "
+            f"Asia/Shanghai, built in {built:.1f} s"
+        )
+        # 09:05 in Shanghai on the intake's busiest morning.
+        day = intake + datetime.timedelta(days=ALIGNED_DAY)
+        now = datetime.datetime.combine(day, datetime.time(1, 5), tzinfo=UTC)
+        measure_sweep("sweep, reminders due", now, figures, "aligned_sweep")
+        left = Reminder.objects.filter(status=Reminder.Status.PENDING, due_at__lte=now).count()
+        figures["aligned_sweep"].update(
+            build_seconds=round(built, 1),
+            day=ALIGNED_DAY,
+            limit=settings.REMINDER_SWEEP_LIMIT,
+            left_pending=left,
+        )
+        print(f"    left pending by the limit of {settings.REMINDER_SWEEP_LIMIT}: {left}")
+        measure_sweep(
+            "next sweep, the rest",
+            now + datetime.timedelta(minutes=5),
+            figures,
+            "aligned_next_sweep",
         )
     finally:
         connection.creation.destroy_test_db(name, verbosity=0)

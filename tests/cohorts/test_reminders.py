@@ -575,6 +575,60 @@ def test_sweep_queries_do_not_grow_with_milestones_not_due():
     assert (sweep.created, len(many.captured_queries)) == (1, len(few.captured_queries))
 
 
+def due_within_the_hour(cohort, now, *, size):
+    """3 × size members (the first opted out of workshops) and size workshops and size
+    deadlines in an hour: 6 × size² reminders due, size of them skipped.
+    """
+    members = [member_in(cohort) for _ in range(3 * size)]
+    ReminderOptOutFactory(member=members[0], kind="workshop")
+    for _ in range(size):
+        MilestoneFactory(cohort=cohort, starts_at=now + HOUR)
+        deadline = MilestoneFactory(
+            cohort=cohort, kind="deadline", starts_at=now + HOUR, ends_at=None
+        )
+        DeliverableFactory(milestone=deadline, topic=members[0].topic)
+
+
+# Inside the test's transaction a savepoint and its release stand for BEGIN and COMMIT.
+# Between them: the milestones due, their reminders already created, the members with their
+# opt-outs, the groups that handed in, one INSERT, the requeue, the claim's SELECT and UPDATE.
+SWEEP_QUERIES = 10
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_sweep_queries_do_not_grow_with_the_reminders_due(
+    hourly, cohort, now, size, django_assert_num_queries
+):
+    due_within_the_hour(cohort, now, size=size)
+
+    with django_assert_num_queries(SWEEP_QUERIES):
+        sweep = reminders.sweep_reminders(now=now)
+
+    assert (sweep.created, len(sweep.claimed)) == (6 * size**2, 6 * size**2 - size)
+    assert sweep.claimed == list(
+        Reminder.objects.filter(claim=sweep.claim)
+        .order_by("due_at", "id")
+        .values_list("pk", flat=True)
+    )
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_sweep_with_nothing_new_changes_no_row_and_costs_the_same(
+    hourly, cohort, now, size, django_assert_num_queries
+):
+    due_within_the_hour(cohort, now, size=size)
+    reminders.sweep_reminders(now=now)
+    before = list(Reminder.objects.values_list("pk", "status", "claim", "claimed_at"))
+
+    # Between the savepoint and its release: the milestones, their reminders, the requeue
+    # (which finds none) and the claim's SELECT.
+    with django_assert_num_queries(6):
+        sweep = reminders.sweep_reminders(now=now + 5 * MINUTE)
+
+    assert (sweep.created, sweep.requeued, sweep.claimed) == (0, 0, [])
+    assert list(Reminder.objects.values_list("pk", "status", "claim", "claimed_at")) == before
+
+
 # --- The organisers' outbox, log and "send now" -------------------------------------------
 
 
