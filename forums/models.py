@@ -190,6 +190,11 @@ class Appearance(models.Model):
         return f"{self.speaker} · {self.get_role_display()} · {self.forum}"
 
 
+def split_paragraphs(text):
+    """A turn's paragraphs: its text split on blank lines, each stripped, none empty."""
+    return [paragraph.strip() for paragraph in text.split("\n\n") if paragraph.strip()]
+
+
 class TranscriptTurn(models.Model):
     """One speaker's turn in a theme's transcript: one or more paragraphs."""
 
@@ -215,7 +220,7 @@ class TranscriptTurn(models.Model):
 
     @property
     def paragraphs(self):
-        return [p.strip() for p in self.body.split("\n\n") if p.strip()]
+        return split_paragraphs(self.body)
 
 
 class Quote(models.Model):

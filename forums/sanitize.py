@@ -1,5 +1,7 @@
 """Markdown written in the browser, rendered to HTML that is safe to show to anyone."""
 
+import functools
+
 import nh3
 from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
@@ -17,8 +19,13 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "o
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
+@functools.lru_cache(maxsize=128)
 def render_markdown(text):
-    """Markdown to sanitised HTML, marked safe for templates."""
+    """Markdown to sanitised HTML, marked safe for templates.
+
+    Kept for the texts rendered last (a process's recaps, read again and again): the same
+    text always gives the same HTML.
+    """
     html = _markdown.render(text or "")
     return mark_safe(  # nh3 has just cleaned it
         nh3.clean(

@@ -21,11 +21,11 @@ from forums.models import (
     SearchEntry,
     Speaker,
     Theme,
-    TranscriptTurn,
     can_see_unpublished,
 )
 from forums.sanitize import render_markdown
 from forums.seo import absolute_url, is_public
+from forums.transcript import transcripts
 from topics.models import Topic
 from wecity.render import FILTER_CHOICES, EvaluatedListMixin, bounded_choices, evaluate_choices
 
@@ -133,12 +133,10 @@ class ForumListView(EvaluatedListMixin, ListView):
 
 def recap_page_queryset(forums):
     """`forums` with everything the recap page shows prefetched: a constant query count."""
-    turns = TranscriptTurn.objects.select_related("speaker").order_by("position")
-    themes = Theme.objects.order_by("position").prefetch_related(Prefetch("turns", queryset=turns))
     return forums.select_related("recap").prefetch_related(
         appearances_prefetch(),
         highlights_prefetch(),
-        Prefetch("themes", queryset=themes),
+        Prefetch("themes", queryset=Theme.objects.order_by("position")),
         Prefetch("released_topics", queryset=Topic.objects.order_by("position", "id")),
     )
 
@@ -151,6 +149,10 @@ def recap_page_context(forum, *, show_status=False):
     """
     appearances = list(forum.appearances.all())
     recap = recap_of(forum)
+    themes = list(forum.themes.all())
+    html = transcripts(forum) if themes else {}
+    for theme in themes:
+        theme.transcript_html = html.get(theme.pk, "")
     return {
         "forum": forum,
         "recap": recap,
@@ -161,7 +163,7 @@ def recap_page_context(forum, *, show_status=False):
         "highlights": attribute_highlights(forum.highlight_quotes, appearances),
         # A quote's page exists for the public once the recap is: a preview links none.
         "quotes_linked": is_public(recap),
-        "themes": list(forum.themes.all()),
+        "themes": themes,
         "released_topics": list(forum.released_topics.all()),
     }
 

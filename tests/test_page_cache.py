@@ -11,10 +11,12 @@ from pathlib import Path
 
 import environ
 import pytest
+import redis
 from csp.constants import NONCE, SELF
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.core.management import call_command
+from django.core.wsgi import get_wsgi_application
 from django.db import connection
 from django.http import HttpResponse
 from django.template import RequestContext, Template
@@ -797,6 +799,60 @@ def test_on_redis_the_api_refuses_a_caller_over_its_rate_and_says_when_to_come_b
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert 55 <= int(answers[2]["Retry-After"]) <= 60
     assert answers[2].json()["error"]["code"] == "throttled"
+
+
+def django_behind_the_page_cache():
+    """The portal as gunicorn runs it: CachedPagesApp in front of Django."""
+    return CachedPagesApp(get_wsgi_application())
+
+
+@pytest.fixture(params=["memory", "redis"])
+def any_cache(request, settings):
+    """The tests' in-process cache, then a Redis of the test's own."""
+    if request.param == "redis":
+        server = request.getfixturevalue("redis_server")
+        settings.CACHES = redis_cache(f"redis://127.0.0.1:{server.port}/1")
+    return request.param
+
+
+@pytest.mark.services
+@pytest.mark.django_db
+def test_an_api_read_is_counted_once_whether_stored_or_built(settings, any_cache):
+    public_forum(slug="future-city")
+    settings.API_THROTTLE_ANON_RATE = "2/minute"
+    portal = django_behind_the_page_cache()
+    key = "throttle_anon_127.0.0.1"
+
+    answers = [wsgi(portal, "/api/v1/forums/", REMOTE_ADDR="127.0.0.1") for _ in range(3)]
+
+    assert [(status, headers.get("X-Page-Cache")) for status, headers, _ in answers] == [
+        ("200 OK", "miss"),  # built by Django, counted once before it
+        ("200 OK", "hit"),
+        ("429 Too Many Requests", "miss"),  # Django answers it
+    ]
+    assert 55 <= int(answers[2][1]["Retry-After"]) <= 60
+    assert cache.get(key) == 3
+
+
+@pytest.mark.services
+@pytest.mark.django_db
+def test_on_redis_an_api_hit_before_django_is_one_round_trip(settings, redis_server, monkeypatch):
+    public_forum(slug="future-city")
+    settings.CACHES = redis_cache(f"redis://127.0.0.1:{redis_server.port}/1")
+    portal = django_behind_the_page_cache()
+    wsgi(portal, "/api/v1/forums/")  # stored
+    commands = []
+    execute = redis.Redis.execute_command
+
+    def counting(client, *args, **options):
+        commands.append(args[0])
+        return execute(client, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+
+    status, headers, _ = wsgi(portal, "/api/v1/forums/")
+
+    assert (status, headers["X-Page-Cache"], commands) == ("200 OK", "hit", ["EVALSHA"])
 
 
 # --- Settings and static files ------------------------------------------------------------------

@@ -205,6 +205,12 @@ class OrderingFilter(BaseFilterBackend):
 # --- Throttling -----------------------------------------------------------------------------
 
 
+# The WSGI environ's entry in which the page cache leaves the counts it made before Django
+# ran ({counter key: (count, seconds left)}), so that a request is counted once. A client
+# cannot set it: its headers arrive as HTTP_… entries.
+COUNTED = "wecity.rate_counts"
+
+
 class CountedRateThrottle:
     """A counter per caller and window in the cache, instead of DRF's list of the times of
     each request, which every request reads and writes back whole: its cost grows with the
@@ -221,8 +227,20 @@ class CountedRateThrottle:
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        count, self.seconds_left = count_in_window(self.cache, self.key, self.duration)
+        counted = request.META.get(COUNTED, {}).get(self.key)
+        if counted is None:
+            counted = count_in_window(self.cache, self.key, self.duration)
+        count, self.seconds_left = counted
         return count <= self.num_requests
+
+    def counter(self, request):
+        """(cache key, seconds, requests allowed) of this limit on `request`, or None: for
+        the page cache, which counts the request as it reads the stored answer.
+        """
+        if self.rate is None:
+            return None
+        key = self.get_cache_key(request, None)
+        return None if key is None else (key, self.duration, self.num_requests)
 
     def wait(self):
         return self.seconds_left

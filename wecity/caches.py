@@ -32,6 +32,16 @@ def count_in_window(cache, key, seconds):
     return count_in_memory(cache, key, seconds)
 
 
+def get_many_and_count(cache, keys, counter, seconds):
+    """`cache.get_many(keys)` and `count_in_window(cache, counter, seconds)` together:
+    (the values found, the count, the seconds left). On Redis, one round trip.
+    """
+    together = getattr(cache, "get_many_and_count", None)
+    if together is not None:
+        return together(keys, counter, seconds)
+    return (cache.get_many(keys), *count_in_window(cache, counter, seconds))
+
+
 def count_in_memory(cache, key, seconds):
     """`count_in_window` with the operations of every Django cache (a few of them)."""
     now = time.time()
@@ -57,6 +67,14 @@ if left < 0 then
 end
 return {count, left}
 """
+# The same, then the values of the other keys (MGET): what the page cache's fast path asks
+# for an API read, its rate limit and its stored answer, in one round trip.
+COUNT_AND_GET_SCRIPT = COUNT_SCRIPT.replace(
+    "return {count, left}",
+    "local values = {}\n"
+    "if #KEYS > 1 then values = redis.call('MGET', unpack(KEYS, 2, #KEYS)) end\n"
+    "return {count, left, values}",
+)
 
 
 class ReusedRedisCacheClient(RedisCacheClient):
@@ -124,11 +142,39 @@ class RedisCacheWithFallback(RedisCache):
     def _count_in_redis(self, key, seconds):
         key = self.make_and_validate_key(key)
         client = self._cache.get_client(key, write=True)
-        script = self.__dict__.get("_count_script")
-        if script is None:
-            script = self._count_script = client.register_script(COUNT_SCRIPT)
-        count, left = script(keys=[key], args=[seconds], client=client)
+        count, left = self._script(COUNT_SCRIPT, client)(keys=[key], args=[seconds], client=client)
         return count, left
+
+    def get_many_and_count(self, keys, counter, seconds):
+        """`get_many_and_count` in one round trip (COUNT_AND_GET_SCRIPT)."""
+        return self._redis_or_memory(
+            lambda: self._get_many_and_count_in_redis(keys, counter, seconds),
+            lambda: (
+                self._fallback.get_many(keys),
+                *count_in_memory(self._fallback, counter, seconds),
+            ),
+        )
+
+    def _get_many_and_count_in_redis(self, keys, counter, seconds):
+        made = {self.make_and_validate_key(key): key for key in keys}
+        counter = self.make_and_validate_key(counter)
+        client = self._cache.get_client(counter, write=True)
+        script = self._script(COUNT_AND_GET_SCRIPT, client)
+        count, left, values = script(keys=[counter, *made], args=[seconds], client=client)
+        loads = self._cache._serializer.loads
+        found = {
+            made[key]: loads(value)
+            for key, value in zip(made, values, strict=True)
+            if value is not None
+        }
+        return found, count, left
+
+    def _script(self, source, client):
+        """The script registered once per process (redis-py loads it again after a restart)."""
+        scripts = self.__dict__.setdefault("_scripts", {})
+        if source not in scripts:
+            scripts[source] = client.register_script(source)
+        return scripts[source]
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         return self._either("add", key, value, timeout, version)

@@ -42,6 +42,9 @@ from django.utils.cache import get_conditional_response
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.http import parse_http_date_safe, quote_etag
 
+from wecity.api_policies import COUNTED, CountedRateThrottle
+from wecity.caches import get_many_and_count
+
 logger = logging.getLogger(__name__)
 
 # --- Tags -------------------------------------------------------------------------------------
@@ -211,7 +214,8 @@ UNSTORED_HEADERS = {"content-length", "etag", "x-page-cache"}
 @dataclass
 class Lookup:
     """The page cache's view of one request: its page's key, the versions of its tags when it
-    was looked up (a stored page matches only these), and the page if one matched.
+    was looked up (a stored page matches only these), the page if one matched, and for an
+    API read looked up with its rate counter, the caller's count and the seconds it has left.
     """
 
     key: str
@@ -219,27 +223,45 @@ class Lookup:
     versions: list
     stored: dict | None = None
     hit: bool = False
+    count: int | None = None
+    left: float | None = None
 
 
-def look_up(request, tags, *, is_api):
-    """Read the tags' versions and the stored page in one round trip: a Lookup, or None
-    while the cache answers from a fallback (other processes' invalidations would not reach
-    it). A tag never seen gets its first version now, before the page is built, so that a
-    touch while it is built makes what is stored stale.
+@dataclass(frozen=True)
+class RateCounter:
+    """The one rate limit of an API read that applies to an anonymous caller."""
+
+    key: str
+    seconds: int
+    allowed: int
+
+
+def look_up(request, tags, *, is_api, counter=None):
+    """Read the tags' versions and the stored page (and count the request against `counter`,
+    a RateCounter) in one round trip: a Lookup, or None while the cache answers from a
+    fallback (other processes' invalidations would not reach it). A tag never seen gets its
+    first version now, before the page is built, so that a touch while it is built makes
+    what is stored stale.
     """
     recover()
     key = page_key(request)
     tag_keys = [tag_key(tag) for tag in tags]
-    values = cache.get_many([*tag_keys, key])
+    count = left = None
+    if counter is None:
+        values = cache.get_many([*tag_keys, key])
+    else:
+        values, count, left = get_many_and_count(
+            cache, [*tag_keys, key], counter.key, counter.seconds
+        )
     if falling_back():
         return None
     versions = [values.get(tag_key) for tag_key in tag_keys]
     if None in versions:
-        return Lookup(key, is_api, tag_versions(tags))
+        return Lookup(key, is_api, tag_versions(tags), count=count, left=left)
     stored = values.get(key)
     if stored is not None and stored.get("versions") != versions:
         stored = None  # built before a tag it shows was touched
-    return Lookup(key, is_api, versions, stored)
+    return Lookup(key, is_api, versions, stored, count=count, left=left)
 
 
 def entry_for(request):
@@ -321,6 +343,21 @@ def conditional(request, response):
         last_modified=last_modified and parse_http_date_safe(last_modified),
         response=response,
     )
+
+
+def rate_counter(request, view_func):
+    """The RateCounter of the API view's one limit on this anonymous caller, counted with
+    the page lookup; None when it has none, or limits the page cache cannot count so (those
+    are checked by `throttles_allow`).
+    """
+    view_class = getattr(view_func, "cls", None)
+    if view_class is None:
+        return None
+    throttles = [throttle_class() for throttle_class in view_class.throttle_classes]
+    if not all(isinstance(throttle, CountedRateThrottle) for throttle in throttles):
+        return None
+    counters = [c for c in (throttle.counter(request) for throttle in throttles) if c]
+    return RateCounter(*counters[0]) if len(counters) == 1 else None
 
 
 def throttles_allow(request, view_func):
@@ -448,13 +485,23 @@ class CachedPagesApp:
             return None
         language = translation.get_language_from_request(request)
         request.LANGUAGE_CODE = translation.get_supported_language_variant(language)
-        lookup = look_up(request, [EVERYTHING, *tags_of(match.kwargs)], is_api=is_api)
-        if lookup is None or lookup.stored is None:
-            return None
+        counter = None
         if is_api:
             request.user = AnonymousUser()  # no session cookie, no credentials
-            if not throttles_allow(request, match.func):
+            counter = rate_counter(request, match.func)
+        tags = [EVERYTHING, *tags_of(match.kwargs)]
+        lookup = look_up(request, tags, is_api=is_api, counter=counter)
+        if lookup is None:
+            return None
+        if counter is not None:
+            # Counted: Django's throttle reads this count instead of counting again.
+            environ[COUNTED] = {counter.key: (lookup.count, lookup.left)}
+            if lookup.count > counter.allowed:
                 return None  # Django's view answers 429
+        if lookup.stored is None:
+            return None
+        if is_api and counter is None and not throttles_allow(request, match.func):
+            return None  # Django's view answers 429
         return lookup.stored
 
 

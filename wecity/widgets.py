@@ -13,21 +13,29 @@ class Select(forms.Select):
     """
 
     def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
-        parts = []
-        for group_name, options, _index in widget["optgroups"]:
+        # The select's own context, without Django's per-option dictionaries (optgroups).
+        widget = forms.Widget.get_context(self, name, value, attrs)["widget"]
+        if self.allow_multiple_selected:
+            widget["attrs"]["multiple"] = True  # as Select.get_context does
+        chosen = set(widget["value"])
+        parts, has_selected = [], False
+        for group_name, options in self.groups():
             if group_name:
                 parts.append(format_html('\n  <optgroup label="{}">', group_name))
-            parts.append(
-                format_html_join(
-                    "",
-                    '\n  <option value="{}"{}>{}</option>\n',
-                    (
-                        (option["value"], attributes(option["attrs"]), option["label"])
-                        for option in options
-                    ),
+            for option_value, label in options:
+                # Django's rule: one option selected, the first that matches (all, if multiple).
+                selected = (not has_selected or self.allow_multiple_selected) and str(
+                    option_value
+                ) in chosen
+                has_selected |= selected
+                parts.append(
+                    format_html(
+                        '\n  <option value="{}"{}>{}</option>\n',
+                        option_value,
+                        mark_safe(" selected") if selected else "",
+                        label,
+                    )
                 )
-            )
             if group_name:
                 parts.append(mark_safe("\n  </optgroup>"))
         return format_html(
@@ -36,6 +44,15 @@ class Select(forms.Select):
             attributes(widget["attrs"]),
             mark_safe("".join(parts)),
         )
+
+    def groups(self):
+        """(group name or None, [(value, label), …]) in order, as Django's optgroups reads
+        the choices: a choice whose label is a list is a group."""
+        for option_value, label in self.choices:
+            if isinstance(label, (list, tuple)):
+                yield option_value, [("" if v is None else v, sub) for v, sub in label]
+            else:
+                yield None, [("" if option_value is None else option_value, label)]
 
 
 def attributes(attrs):
