@@ -10,16 +10,23 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.choices import CallableChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
-from forums.models import Appearance, CurationEntry, Forum, Quote, Speaker
+from forums.models import Appearance, CurationEntry, Forum, Quote, Speaker, can_see_unpublished
 from wecity.filters import DayFilter
+from wecity.pagecache import FORUMS, SPEAKERS, remember
 from wecity.widgets import Select
 
 # How many organisations the speaker directory's select offers (those with most speakers).
 ORGANISATION_CHOICES = 100
 
 
+def visibility(user):
+    """What of the speakers and forums `user` sees: "all", or "public" ones only."""
+    return "all" if can_see_unpublished(user) else "public"
+
+
 def visible_forums(request):
-    return Forum.objects.visible_to(request.user if request else None)
+    # A choice shows the title: the rest of each row stays in the database.
+    return Forum.objects.visible_to(request.user if request else None).only("id", "title")
 
 
 class SpeakerFilter(django_filters.FilterSet):
@@ -60,16 +67,24 @@ class SpeakerFilter(django_filters.FilterSet):
         super().__init__(*args, request=request, **kwargs)
         chosen = (self.data or {}).get("organisation", "")
 
-        def choices():
-            # The ORGANISATION_CHOICES organisations with the most speakers, in name order,
-            # and the one chosen: the page never lists thousands of organisations.
-            common = (
+        def common_organisations():
+            return list(
                 Speaker.objects.visible_to(request.user)
                 .exclude(organisation="")
                 .values("organisation")
                 .annotate(speakers=Count("id"))
                 .order_by("-speakers", "organisation")
                 .values_list("organisation", flat=True)[:ORGANISATION_CHOICES]
+            )
+
+        def choices():
+            # The ORGANISATION_CHOICES organisations with the most speakers, in name order,
+            # and the one chosen: the page never lists thousands of organisations. Counted
+            # over every speaker, so kept until a speaker or forum changes.
+            common = remember(
+                f"speaker-organisations:{visibility(request.user)}",
+                [SPEAKERS, FORUMS],
+                common_organisations,
             )
             names = sorted({*common, *([chosen] if chosen else [])})
             return [("", _("Any organisation"))] + [(name, name) for name in names]

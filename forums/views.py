@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 
 from forums import search
-from forums.filters import SpeakerFilter
+from forums.filters import SpeakerFilter, visibility
 from forums.models import (
     Appearance,
     Forum,
@@ -27,6 +27,7 @@ from forums.sanitize import render_markdown
 from forums.seo import absolute_url, is_public
 from forums.transcript import transcripts
 from topics.models import Topic
+from wecity.pagecache import FORUMS, SPEAKERS, remember
 from wecity.render import FILTER_CHOICES, EvaluatedListMixin, bounded_choices, evaluate_choices
 
 PAGE_SIZE = 20
@@ -220,6 +221,18 @@ class SpeakerListView(EvaluatedListMixin, ListView):
             request=self.request,
         )
         return strict(self.filterset)
+
+    def get_paginator(self, queryset, per_page, *args, **kwargs):
+        paginator = super().get_paginator(queryset, per_page, *args, **kwargs)
+        if not self.is_filtered():
+            # The whole directory's count runs over every speaker: kept like its page.
+            paginator.count = remember(
+                f"speaker-count:{visibility(self.request.user)}", [SPEAKERS, FORUMS], queryset.count
+            )
+        return paginator
+
+    def is_filtered(self):
+        return any(value for name, value in self.request.GET.items() if name != "page")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -308,6 +308,61 @@ def test_renaming_a_speaker_shows_on_their_page_the_directory_and_their_recaps(c
 
 
 @pytest.mark.django_db
+def test_the_directorys_organisations_and_count_are_counted_again_once_a_speaker_changes(
+    client, organiser
+):
+    # Signed in, the page is built each time; its figures over every speaker are kept.
+    public_forum(slug="future-city", speaker=SpeakerFactory(organisation="深圳湾实验室"))
+    client.force_login(organiser)
+    client.get("/speakers/")
+    with CaptureQueriesContext(connection) as kept:
+        client.get("/speakers/")
+
+    SpeakerFactory(name="新来的人", organisation="前海管理局")
+    with CaptureQueriesContext(connection) as counted:
+        after = client.get("/speakers/").content.decode()
+
+    select = re.search(r'<select name="organisation".*?</select>', after, re.S).group(0)
+    assert texts(select, "<option")[1:] == ["前海管理局", "深圳湾实验室"]
+    assert "新来的人" in after
+    speakers_counted = 'COUNT(*) AS "__count" FROM "forums_speaker"'
+    assert [sql_has(kept, "GROUP BY"), sql_has(kept, speakers_counted)] == [False, False]
+    assert [sql_has(counted, "GROUP BY"), sql_has(counted, speakers_counted)] == [True, True]
+
+
+def sql_has(queries, text):
+    return any(text in query["sql"] for query in queries.captured_queries)
+
+
+def test_remembered_figures_are_computed_once_until_a_tag_is_touched():
+    computed = []
+
+    def compute():
+        computed.append(len(computed) + 1)
+        return computed[-1]
+
+    first = [pagecache.remember("figure", [pagecache.SPEAKERS], compute) for _ in range(2)]
+    pagecache.touch(pagecache.FORUMS)
+    still = pagecache.remember("figure", [pagecache.SPEAKERS], compute)
+    pagecache.touch(pagecache.SPEAKERS)
+    again = pagecache.remember("figure", [pagecache.SPEAKERS], compute)
+
+    assert (first, still, again) == ([1, 1], 1, 2)
+
+
+def test_without_touches_reaching_the_cache_figures_are_always_computed(settings):
+    settings.PAGE_CACHE_SECONDS = 0  # and the tests' cache is this process's own
+    computed = []
+
+    figures = [
+        pagecache.remember("figure", [pagecache.SPEAKERS], lambda: computed.append(1) or 1)
+        for _ in range(2)
+    ]
+
+    assert (figures, len(computed)) == ([1, 1], 2)
+
+
+@pytest.mark.django_db
 def test_a_new_slug_leaves_no_page_at_the_old_address(client):
     speaker = SpeakerFactory(name="王小明", slug="wang-xiaoming")
     public_forum(slug="future-city", speaker=speaker)

@@ -118,6 +118,7 @@ API = {
 
 TAG_PREFIX = "pagecache:tag:"
 PAGE_PREFIX = "pagecache:page:"
+DATA_PREFIX = "pagecache:data:"
 # Tag versions outlive the pages stored under them; one that expires gets a new random
 # version, which only makes its pages miss once.
 TAG_SECONDS = 24 * 60 * 60
@@ -201,6 +202,37 @@ def tag_versions(tags):
                 version = cache.get(key) or version
             versions[key] = version
     return [versions[key] for key in keys]
+
+
+def remember(name, tags, compute):
+    """What `compute()` returns, kept under the versions of `tags` like a page: computed
+    again once one of them is touched. For figures many pages ask and few writes change
+    (the speaker directory's organisations and count), so that a page Django builds does
+    not run them over the whole table each time. Where touches do not reach this cache
+    (the page cache off on a cache of this process's own), always computed.
+    """
+    if not (enabled() or shared_cache()):
+        return compute()
+    key = DATA_PREFIX + quote(name, safe=":")
+    tag_keys = [tag_key(tag) for tag in tags]
+    try:
+        values = cache.get_many([*tag_keys, key])
+        versions = [values.get(tag_key) for tag_key in tag_keys]
+        kept = values.get(key)
+        if not falling_back() and None not in versions and kept and kept["versions"] == versions:
+            return kept["value"]
+        if None in versions:
+            versions = tag_versions(tags)  # before computing: a touch meanwhile makes it stale
+    except Exception:
+        logger.exception("Page cache: could not read %s", name)
+        return compute()
+    value = compute()
+    try:
+        if not falling_back():
+            cache.set(key, {"versions": versions, "value": value}, TAG_SECONDS)
+    except Exception:
+        logger.exception("Page cache: could not keep %s", name)
+    return value
 
 
 # --- What is cached -----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Form widgets the portal's pages render often."""
 
 from django import forms
+from django.utils.html import conditional_escape as escape
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -21,7 +22,7 @@ class Select(forms.Select):
         parts, has_selected = [], False
         for group_name, options in self.groups():
             if group_name:
-                parts.append(format_html('\n  <optgroup label="{}">', group_name))
+                parts.append(f'\n  <optgroup label="{escape(group_name)}">')
             for option_value, label in options:
                 # Django's rule: one option selected, the first that matches (all, if multiple).
                 selected = (not has_selected or self.allow_multiple_selected) and str(
@@ -29,15 +30,11 @@ class Select(forms.Select):
                 ) in chosen
                 has_selected |= selected
                 parts.append(
-                    format_html(
-                        '\n  <option value="{}"{}>{}</option>\n',
-                        option_value,
-                        mark_safe(" selected") if selected else "",
-                        label,
-                    )
+                    f'\n  <option value="{escape(option_value)}"{" selected" if selected else ""}>'
+                    f"{escape(label)}</option>\n"
                 )
             if group_name:
-                parts.append(mark_safe("\n  </optgroup>"))
+                parts.append("\n  </optgroup>")
         return format_html(
             '<select name="{}"{}>{}\n</select>',
             widget["name"],
