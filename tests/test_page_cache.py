@@ -16,8 +16,9 @@ from csp.constants import NONCE, SELF
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.core.management import call_command
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.http import HttpResponse
 from django.template import RequestContext, Template
 from django.templatetags.static import static
@@ -856,9 +857,18 @@ def test_on_redis_the_api_refuses_a_caller_over_its_rate_and_says_when_to_come_b
     assert answers[2].json()["error"]["code"] == "throttled"
 
 
+@pytest.fixture
 def django_behind_the_page_cache():
-    """The portal as gunicorn runs it: CachedPagesApp in front of Django."""
-    return CachedPagesApp(get_wsgi_application())
+    """The portal as gunicorn runs it: CachedPagesApp in front of Django. As with Django's
+    test client, a request does not close the database connection (the test's transaction).
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield CachedPagesApp(get_wsgi_application())
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -872,10 +882,12 @@ def any_cache(request, settings):
 
 @pytest.mark.services
 @pytest.mark.django_db
-def test_an_api_read_is_counted_once_whether_stored_or_built(settings, any_cache):
+def test_an_api_read_is_counted_once_whether_stored_or_built(
+    settings, any_cache, django_behind_the_page_cache
+):
     public_forum(slug="future-city")
     settings.API_THROTTLE_ANON_RATE = "2/minute"
-    portal = django_behind_the_page_cache()
+    portal = django_behind_the_page_cache
     key = "throttle_anon_127.0.0.1"
 
     answers = [wsgi(portal, "/api/v1/forums/", REMOTE_ADDR="127.0.0.1") for _ in range(3)]
@@ -891,10 +903,12 @@ def test_an_api_read_is_counted_once_whether_stored_or_built(settings, any_cache
 
 @pytest.mark.services
 @pytest.mark.django_db
-def test_on_redis_an_api_hit_before_django_is_one_round_trip(settings, redis_server, monkeypatch):
+def test_on_redis_an_api_hit_before_django_is_one_round_trip(
+    settings, redis_server, monkeypatch, django_behind_the_page_cache
+):
     public_forum(slug="future-city")
     settings.CACHES = redis_cache(f"redis://127.0.0.1:{redis_server.port}/1")
-    portal = django_behind_the_page_cache()
+    portal = django_behind_the_page_cache
     wsgi(portal, "/api/v1/forums/")  # stored
     commands = []
     execute = redis.Redis.execute_command
