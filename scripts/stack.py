@@ -172,19 +172,24 @@ class PostgresCluster:
 
 
 class RedisServer:
-    """A Redis with no persistence, on a port of its own; stop() and start() again at will."""
+    """A Redis on a port of its own; stop() and start() again at will. With no persistence,
+    or `durable`: it keeps what it holds across a stop and a start (an append-only file in
+    `folder`, written through at each write).
+    """
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, *, folder=None, durable=False):
         self.port = port or free_port()
-        self.folder = Path(tempfile.mkdtemp(prefix="wecity-redis-"))
+        self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="wecity-redis-"))
+        self.durable = durable
         self.process = None
 
     def start(self):
+        persistence = ("yes", "--appendfsync", "always") if self.durable else ("no",)
         self.process = subprocess.Popen(
             [
                 "redis-server",
-                *("--bind", "127.0.0.1", "--port", str(self.port)),
-                *("--save", "", "--appendonly", "no", "--dir", str(self.folder)),
+                *("--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.folder)),
+                *("--save", "", "--appendonly", *persistence),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

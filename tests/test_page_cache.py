@@ -5,8 +5,6 @@ import datetime
 import re
 import runpy
 import shutil
-import socket
-import subprocess
 from pathlib import Path
 
 import environ
@@ -33,7 +31,7 @@ from accounts.models import Role
 from accounts.services import create_api_token
 from forums import curation, services
 from forums.models import Recap
-from scripts.stack import free_port, wait_until
+from scripts.stack import RedisServer, free_port, wait_until
 from tests.factories import (
     AppearanceFactory,
     CohortFactory,
@@ -724,47 +722,14 @@ def test_while_redis_is_down_pages_are_neither_served_from_nor_kept_in_the_cache
     assert cache.is_falling_back is True
 
 
-class DurableRedis:
-    """A Redis of this test's own that keeps its data on disk across a stop and a start."""
-
-    def __init__(self, folder):
-        self.port, self.folder, self.process = free_port(), folder, None
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                *("--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.folder)),
-                *("--save", "", "--appendonly", "yes", "--appendfsync", "always"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        if not wait_until(self.answers, timeout=10):
-            raise RuntimeError("redis-server did not start")
-
-    def answers(self):
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), 1) as connection:
-                connection.sendall(b"PING\r\n")
-                return connection.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(10)
-
-
 @pytest.fixture
 def redis_server(tmp_path):
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    server = DurableRedis(tmp_path)
-    server.start()
+    # Durable: a test stops it and starts it again with what it held.
+    server = RedisServer(folder=tmp_path, durable=True).start()
     yield server
-    if server.process.poll() is None:
-        server.stop()
+    server.stop()
 
 
 @pytest.mark.services
