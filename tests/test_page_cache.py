@@ -967,6 +967,31 @@ def test_a_process_with_the_page_cache_off_still_invalidates_a_shared_cache(sett
     assert pagecache.tag_versions([pagecache.FORUMS]) != before
 
 
+@pytest.mark.django_db
+def test_a_save_in_a_process_with_the_page_cache_off_invalidates_a_shared_cache(
+    settings, tmp_path
+):
+    # The receivers of saves and deletions, not only pagecache.touch: the worker publishes
+    # through the models.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
+    settings.PAGE_CACHE_SECONDS = 0
+    forum = public_forum(slug="future-city")
+    tags = [pagecache.FORUMS, pagecache.forum("future-city")]
+    before = pagecache.tag_versions(tags)
+
+    Recap.objects.get(forum=forum).save()
+    saved = pagecache.tag_versions(tags)
+    forum.delete()
+
+    assert before[0] != saved[0] != pagecache.tag_versions(tags)[0]
+    assert before[1] != saved[1]
+
+
 def test_a_process_with_a_cache_of_its_own_and_the_page_cache_off_touches_nothing(settings):
     settings.PAGE_CACHE_SECONDS = 0
     before = pagecache.tag_versions([pagecache.FORUMS])

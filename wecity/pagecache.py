@@ -139,6 +139,11 @@ def shared_cache():
     return not settings.CACHES["default"]["BACKEND"].endswith(".LocMemCache")
 
 
+def touching():
+    """Whether writes here touch tags: the page cache is on here, or others share the cache."""
+    return enabled() or shared_cache()
+
+
 def falling_back():
     """Whether the cache answered its last operation from a fallback (wecity.caches)."""
     return getattr(cache, "is_falling_back", False)
@@ -172,7 +177,7 @@ def touch(*tags):
     Done at once, and again when the current transaction commits, so that a page rebuilt
     in between from what was not yet committed is not kept.
     """
-    if not tags or not (enabled() or shared_cache()):
+    if not tags or not touching():
         return
     tags = frozenset(tags)
     recover()
@@ -211,7 +216,7 @@ def remember(name, tags, compute):
     not run them over the whole table each time. Where touches do not reach this cache
     (the page cache off on a cache of this process's own), always computed.
     """
-    if not (enabled() or shared_cache()):
+    if not touching():
         return compute()
     key = DATA_PREFIX + quote(name, safe=":")
     tag_keys = [tag_key(tag) for tag in tags]

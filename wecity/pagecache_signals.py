@@ -157,7 +157,7 @@ MEMBER_PUBLIC_FIELDS = {
 
 def touch_forums(forum_ids):
     """Touch what these forums' content is shown on (for writes that send no signals)."""
-    if pagecache.enabled():
+    if pagecache.touching():
         pagecache.touch(*forum_tags(forum_ids))
 
 
@@ -165,7 +165,7 @@ def touch_forums(forum_ids):
 
 
 def saved(sender, instance, update_fields=None, **kwargs):
-    if not pagecache.enabled():
+    if not pagecache.touching():
         return
     if sender is Member and update_fields and not set(update_fields) & MEMBER_PUBLIC_FIELDS:
         return
@@ -174,7 +174,7 @@ def saved(sender, instance, update_fields=None, **kwargs):
 
 def moving(sender, instance, update_fields=None, **kwargs):
     """Before a save: if the row leaves its place (slug, forum, cohort), touch that place."""
-    if not pagecache.enabled() or instance._state.adding or instance.pk is None:
+    if not pagecache.touching() or instance._state.adding or instance.pk is None:
         return
     fields = PLACES[sender]
     if update_fields is not None and not names(fields) & names(update_fields):
@@ -189,7 +189,7 @@ def names(fields):
 
 
 def deleting(sender, instance, origin=None, **kwargs):
-    if not pagecache.enabled():
+    if not pagecache.touching():
         return
     origin_model = origin.model if isinstance(origin, QuerySet) else type(origin)
     if origin_model in CONTAINERS.get(sender, ()):
@@ -198,7 +198,7 @@ def deleting(sender, instance, origin=None, **kwargs):
 
 
 def released_topics_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    if not pagecache.enabled():
+    if not pagecache.touching():
         return
     if not reverse and action in ("post_add", "post_remove", "post_clear"):
         touch_forums([instance.pk])
