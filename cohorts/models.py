@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from cohorts.storage import private_storage
+from wecity.urls_cache import object_url
 
 
 def validate_time_zone(value):
@@ -63,7 +64,7 @@ class Cohort(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("cohorts:cohort-detail", kwargs={"slug": self.slug})
+        return object_url("cohorts:cohort-detail", slug=self.slug)
 
     @property
     def ends_on(self):

@@ -223,8 +223,8 @@ class QueueView(AdminRequiredMixin, EvaluatedListMixin, ListView):
         context = super().get_context_data(**kwargs)
         for quote in context["quotes"]:
             quote.context = quote_context(quote)
-        for name in ("forum", "speaker"):
-            bounded_choices(self.filterset.form, name, FILTER_CHOICES)
+        for name, label in (("forum", "title"), ("speaker", "name")):
+            bounded_choices(self.filterset.form, name, FILTER_CHOICES, label=label)
         evaluate_choices(self.filterset.form)
         context.update(
             filter=self.filterset,
@@ -572,8 +572,8 @@ class LogView(AdminRequiredMixin, EvaluatedListMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        for name in ("forum", "speaker"):
-            bounded_choices(self.filterset.form, name, FILTER_CHOICES)
+        for name, label in (("forum", "title"), ("speaker", "name")):
+            bounded_choices(self.filterset.form, name, FILTER_CHOICES, label=label)
         evaluate_choices(self.filterset.form)
         context.update(
             filter=self.filterset,

@@ -5,6 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from wecity.urls_cache import object_url
+
 
 def can_see_unpublished(user):
     """Organisers and admins see forums, speakers and quotes before they are public."""
@@ -52,7 +54,7 @@ class Speaker(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("forums:speaker-detail", kwargs={"slug": self.slug})
+        return object_url("forums:speaker-detail", slug=self.slug)
 
 
 class Forum(models.Model):
@@ -121,7 +123,7 @@ class Forum(models.Model):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("forums:forum-detail", kwargs={"slug": self.slug})
+        return object_url("forums:forum-detail", slug=self.slug)
 
 
 class Theme(models.Model):
@@ -311,6 +313,10 @@ class Quote(models.Model):
 
     def __str__(self):
         return f"{self.speaker}: {self.text[:40]}"
+
+    def get_absolute_url(self):
+        """The quote's own page (public once approved and its recap is)."""
+        return object_url("forums:quote-detail", pk=self.pk)
 
 
 class Recap(models.Model):

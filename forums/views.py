@@ -238,7 +238,7 @@ class SpeakerListView(EvaluatedListMixin, ListView):
         context = super().get_context_data(**kwargs)
         query = self.request.GET.copy()
         query.pop("page", None)
-        bounded_choices(self.filterset.form, "forum", FILTER_CHOICES)
+        bounded_choices(self.filterset.form, "forum", FILTER_CHOICES, label="title")
         evaluate_choices(self.filterset.form)
         context.update(
             filter=self.filterset,

@@ -968,9 +968,7 @@ def test_a_process_with_the_page_cache_off_still_invalidates_a_shared_cache(sett
 
 
 @pytest.mark.django_db
-def test_a_save_in_a_process_with_the_page_cache_off_invalidates_a_shared_cache(
-    settings, tmp_path
-):
+def test_a_save_in_a_process_with_the_page_cache_off_invalidates_a_shared_cache(settings, tmp_path):
     # The receivers of saves and deletions, not only pagecache.touch: the worker publishes
     # through the models.
     settings.CACHES = {

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cohorts.models import group_access, is_staff_side
 from cohorts.storage import private_storage
+from wecity.urls_cache import object_url
 
 
 class Topic(models.Model):
@@ -29,7 +30,7 @@ class Topic(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("topics:topic-detail", kwargs={"slug": self.slug})
+        return object_url("topics:topic-detail", slug=self.slug)
 
     @property
     def display_name(self):
