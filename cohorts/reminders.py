@@ -3,15 +3,17 @@
 How a reminder travels (the rules of issue 6, in the order they apply):
 
 1. `sweep_reminders` (beat, every REMINDER_SWEEP_SECONDS) finds the (milestone, offset)
-   pairs whose reminder time fell in the last REMINDER_CATCH_UP_HOURS, with one indexed
-   query on `Milestone.starts_at`, and creates one row per member concerned in bulk
-   (`ignore_conflicts` on the unique key milestone × member × offset × schedule revision,
-   so two sweeps create each row once). Members who opted out, whose group has handed in,
-   or who have no email address get a row that says so (skipped, with the reason).
-2. It gives back rows claimed by a worker that died (older than REMINDER_LEASE_SECONDS),
-   then claims due rows with one UPDATE … WHERE status = 'pending' under a fresh claim id
-   (rows locked with SKIP LOCKED on PostgreSQL), all in the transaction that created the
-   rows, and the task queues them in chunks once it commits.
+   pairs whose reminder time fell in the last REMINDER_CATCH_UP_HOURS and that have no rows
+   yet, with one indexed query on `Milestone.starts_at`, and has the database write one row
+   per member concerned (INSERT … SELECT over the members, conflicts on the unique key
+   milestone × member × offset × schedule revision ignored, so two sweeps create each row
+   once). Members who opted out, whose group has handed in, or who have no email address
+   get a row that says so (skipped, with the reason).
+2. It then claims, with one UPDATE … RETURNING on PostgreSQL (rows locked with SKIP
+   LOCKED), the rows that are pending and due and those a worker that died still holds
+   (queued or sending for longer than REMINDER_LEASE_SECONDS), under a fresh claim id; the
+   task queues them in chunks. Rows created by a sweep that stopped before its claim are
+   claimed by the next one.
 3. `deliver_reminders` (the send task) takes each row of its chunk from queued to sending
    with an UPDATE that checks the claim, sends the email, then marks it sent and creates
    the portal notification in one transaction. A mail server error puts the row back to
@@ -34,7 +36,21 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import (
+    Case,
+    CharField,
+    DateTimeField,
+    DurationField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.constants import OnConflict
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
@@ -110,10 +126,16 @@ class Slot:
     due_at: datetime.datetime
 
 
-def slots_due(start, end):
-    """The reminders due in (start, end] of running cohorts: one query, on starts_at."""
+def new_slots_due(start, end):
+    """The reminders due in (start, end] of running cohorts that have no rows yet: one
+    query, on starts_at, which also asks of each milestone whether each offset's rows exist
+    (for its current schedule revision), so that a quiet sweep does not write at all.
+
+    A member who joins after a slot's rows were created is not added to it.
+    """
+    offsets = sorted(all_offsets())
     conditions = Q()
-    for offset in all_offsets():
+    for offset in offsets:
         kinds = [kind for kind in Milestone.Kind.values if offset in offsets_for(kind)]
         conditions |= Q(
             kind__in=kinds,
@@ -122,12 +144,22 @@ def slots_due(start, end):
         )
     if not conditions:
         return []
-    milestones = Milestone.objects.filter(conditions).select_related("cohort")
+    created = {
+        f"created_{i}": Exists(
+            Reminder.objects.filter(
+                milestone=OuterRef("pk"), offset=offset, sequence=OuterRef("sequence")
+            )
+        )
+        for i, offset in enumerate(offsets)
+    }
+    milestones = Milestone.objects.filter(conditions).select_related("cohort").annotate(**created)
     return [
         slot
         for milestone in milestones
         for slot in milestone_slots(milestone)
-        if start < slot.due_at <= end and cohort_is_running(milestone.cohort, slot.due_at)
+        if start < slot.due_at <= end
+        and cohort_is_running(milestone.cohort, slot.due_at)
+        and not getattr(milestone, f"created_{offsets.index(slot.offset)}")
     ]
 
 
@@ -229,58 +261,111 @@ class Audience:
         return ""
 
 
-def reminder_rows(slots, audience, *, due_at=None):
-    """Unsaved rows for each slot and member concerned: pending, or skipped with why."""
-    rows = []
-    for slot in slots:
-        milestone = slot.milestone
-        for member in audience.recipients(milestone):
-            reason = audience.skip_reason(milestone, member)
-            rows.append(
-                Reminder(
-                    milestone=milestone,
-                    milestone_title=milestone.title,
-                    member=member,
-                    offset=slot.offset,
-                    sequence=milestone.sequence,
-                    due_at=due_at or slot.due_at,
-                    status=Reminder.Status.SKIPPED if reason else Reminder.Status.PENDING,
-                    reason=reason,
-                )
-            )
-    return rows
-
-
-def not_yet_created(slots):
-    """The slots that have no rows yet: one query, so a quiet sweep does not write at all.
-
-    A member who joins after a slot's rows were created is not added to it.
+def skip_reason_sql(milestone):
+    """Audience.skip_reason as SQL, for a row of Member and this milestone: the reason in
+    the source language, or "". The same rules in the same order; a test holds both equal.
     """
-    if not slots:
-        return []
-    done = set(
-        Reminder.objects.filter(milestone__in={slot.milestone.pk for slot in slots})
-        .values_list("milestone_id", "offset", "sequence")
-        .distinct()
+    opted_out = Exists(ReminderOptOut.objects.filter(member=OuterRef("pk"), kind=milestone.kind))
+    rules = [When(opted_out, then=Value(OPTED_OUT))]
+    if milestone.is_deadline:
+        group = Deliverable.objects.filter(milestone=milestone.pk, topic=OuterRef("topic"))
+        missing = group.exclude(Exists(Submission.objects.filter(deliverable=OuterRef("pk"))))
+        rules.append(When(Exists(group) & ~Exists(missing), then=Value(HANDED_IN)))
+    rules.append(
+        When(
+            Q(user__isnull=True) | Q(user__email="") | Q(user__is_active=False),
+            then=Value(NO_EMAIL),
+        )
     )
-    return [
-        slot
-        for slot in slots
-        if (slot.milestone.pk, slot.offset, slot.milestone.sequence) not in done
-    ]
+    return Case(*rules, default=Value(""), output_field=TextField())
+
+
+def slot_rows(slot, *, due_at=None):
+    """The rows of one slot as a SELECT over the members it concerns, in INSERT_COLUMNS."""
+    milestone = slot.milestone
+    members = Member.objects.active().filter(cohort_id=milestone.cohort_id)
+    if milestone.topic_id is not None:
+        members = members.filter(topic_id=milestone.topic_id)
+    return (
+        members.annotate(
+            r_milestone=Value(milestone.pk, output_field=IntegerField()),
+            r_title=Value(milestone.title, output_field=CharField()),
+            r_offset=Value(slot.offset, output_field=DurationField()),
+            r_sequence=Value(milestone.sequence, output_field=IntegerField()),
+            r_due_at=Value(due_at or slot.due_at, output_field=DateTimeField()),
+            r_reason=skip_reason_sql(milestone),
+        )
+        .annotate(
+            r_status=Case(
+                When(r_reason="", then=Value(Reminder.Status.PENDING)),
+                default=Value(Reminder.Status.SKIPPED),
+                output_field=CharField(),
+            ),
+            r_attempts=Value(0, output_field=IntegerField()),
+        )
+        .order_by()
+        .values_list(
+            "r_milestone",
+            "r_title",
+            "pk",
+            "r_offset",
+            "r_sequence",
+            "r_due_at",
+            "r_status",
+            "r_reason",
+            "r_attempts",
+        )
+    )
+
+
+# The columns slot_rows selects, in its order.
+INSERT_COLUMNS = [
+    "milestone",
+    "milestone_title",
+    "member",
+    "offset",
+    "sequence",
+    "due_at",
+    "status",
+    "reason",
+    "attempts",
+]
+# Slots per INSERT: SQLite allows 500 SELECTs in one compound statement.
+SLOTS_PER_INSERT = 200
 
 
 def create_reminders(slots, *, due_at=None):
-    """Save the rows of `slots`; a row that exists (same key) is left as it is.
+    """Save the rows of `slots`, one per member each concerns: pending, or skipped with why
+    (opted out, group handed in, no email address). A row that exists (same key) is left as
+    it is. Returns how many were created.
 
-    One INSERT per 2,000 rows (fewer rows per INSERT on SQLite: Django keeps each under
-    its limit of parameters).
+    The database writes them from the members' rows: one INSERT … SELECT per
+    SLOTS_PER_INSERT slots, no query to read the members first, and no transaction of its
+    own (one statement is atomic).
     """
-    if not slots:
-        return 0
-    rows = reminder_rows(slots, Audience.of([slot.milestone for slot in slots]), due_at=due_at)
-    Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-    return len(rows)
+    created = 0
+    for i in range(0, len(slots), SLOTS_PER_INSERT):
+        first, *rest = [slot_rows(slot, due_at=due_at) for slot in slots[i : i + SLOTS_PER_INSERT]]
+        select = first.union(*rest, all=True) if rest else first
+        created += insert_ignoring_conflicts(Reminder, INSERT_COLUMNS, select)
+    return created
+
+
+def insert_ignoring_conflicts(model, names, select):
+    """INSERT INTO model (names) <select>, rows that would break a unique key left out (as
+    bulk_create(ignore_conflicts=True) does); returns how many rows were inserted."""
+    fields = [model._meta.get_field(name) for name in names]
+    ops = db_connection.ops
+    quote = ops.quote_name
+    sql, params = select.query.get_compiler(connection=db_connection).as_sql()
+    suffix = ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
+    statement = (
+        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {quote(model._meta.db_table)} "
+        f"({', '.join(quote(field.column) for field in fields)}) {sql} {suffix}"
+    )
+    with db_connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
 
 
 # --- The sweep ----------------------------------------------------------------------------
@@ -344,23 +429,69 @@ def claim_due_reminders(*, now, milestone=None, limit=None):
     return claim, ids
 
 
+def claim_for_sweep(*, now):
+    """Requeue what dead workers held and claim what is due: (claim id, [ids], requeued).
+
+    On PostgreSQL one statement: an UPDATE of the rows, locked with SKIP LOCKED, that are
+    pending and due or queued or sending past their lease (a dead worker's), which takes
+    them under a fresh claim at once and returns their ids; a row taken back from a dead
+    worker says why. Elsewhere the requeue and then claim_due_reminders.
+    """
+    if db_connection.vendor != "postgresql":
+        requeued = requeue_abandoned(now=now)
+        return *claim_due_reminders(now=now), requeued
+    claim = uuid.uuid4()
+    table = db_connection.ops.quote_name(Reminder._meta.db_table)
+    statuses = Reminder.Status
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} AS reminder
+            SET status = %(claimed)s, claim = %(claim)s, claimed_at = %(now)s,
+                reason = CASE WHEN due.status = %(pending)s THEN reminder.reason
+                              ELSE %(lost)s END
+            FROM (
+                SELECT id, status FROM {table}
+                WHERE (status = %(pending)s AND due_at <= %(now)s)
+                   OR (status IN (%(claimed)s, %(sending)s) AND claimed_at < %(cutoff)s)
+                ORDER BY due_at, id
+                LIMIT %(limit)s
+                FOR UPDATE SKIP LOCKED
+            ) AS due
+            WHERE reminder.id = due.id
+            RETURNING reminder.id, reminder.due_at, due.status
+            """,
+            {
+                "pending": statuses.PENDING,
+                "claimed": statuses.CLAIMED,
+                "sending": statuses.SENDING,
+                "claim": claim,
+                "now": now,
+                "cutoff": now - datetime.timedelta(seconds=settings.REMINDER_LEASE_SECONDS),
+                "lost": WORKER_LOST,
+                "limit": settings.REMINDER_SWEEP_LIMIT,
+            },
+        )
+        rows = sorted(cursor.fetchall(), key=lambda row: (row[1], row[0]))
+    requeued = sum(1 for _id, _due_at, was in rows if was != statuses.PENDING)
+    return claim, [row[0] for row in rows], requeued
+
+
 def sweep_reminders(*, now=None):
     """Create the reminders due now, recover those of dead workers, claim what is to send.
 
-    One transaction, whose queries do not grow with the size of the schedules: the
-    milestones due and which of their reminders exist; when some are new, their members
-    with the opt-outs, the groups that handed in (if a deadline is among them) and one
-    INSERT per 2,000 rows; the requeue; the claim (a SELECT, and an UPDATE when something
-    is due). On PostgreSQL, counting BEGIN and COMMIT: at most 10 queries for up to 2,000
-    new rows, 6 when nothing is new. Returns a Sweep; its caller queues the chunks after the
-    commit.
+    Its queries do not grow with the size of the schedules: the milestones due with whether
+    their reminders exist; when some are new, one INSERT … SELECT per SLOTS_PER_INSERT
+    slots; the claim (on PostgreSQL one UPDATE that also takes back what dead workers held;
+    elsewhere the requeue, then a SELECT and an UPDATE in a transaction). So on PostgreSQL
+    3 queries when something is new, 2 when nothing is. No transaction around them: each
+    statement is atomic, and rows created but not claimed (a sweep that stopped between
+    the two) are claimed by the next sweep. Returns a Sweep; its caller queues the chunks.
     """
     now = now or timezone.now()
     sweep = Sweep()
-    with transaction.atomic():
-        sweep.created = create_reminders(not_yet_created(slots_due(now - catch_up(), now)))
-        sweep.requeued = requeue_abandoned(now=now)
-        sweep.claim, sweep.claimed = claim_due_reminders(now=now)
+    sweep.created = create_reminders(new_slots_due(now - catch_up(), now))
+    sweep.claim, sweep.claimed, sweep.requeued = claim_for_sweep(now=now)
     return sweep
 
 
