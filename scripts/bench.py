@@ -419,6 +419,18 @@ def command_output(*command, pattern=None):
     return None
 
 
+def cpu_speed_ms():
+    """A fixed pure-Python loop (sum(range(10**7))), best of 5, in ms: the CPU time a page
+    costs scales with it, so runs on different machines (or the same cloud machine on
+    different days) compare by it."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        sum(range(10**7))
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
 def machine(postgres_bin=None):
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
@@ -437,6 +449,7 @@ def machine(postgres_bin=None):
     return {
         "cpu": model.group(1).strip() if model else platform.processor(),
         "cpus": os.cpu_count(),
+        "python_loop_ms": cpu_speed_ms(),
         "memory_gb": round(int(memory.group(1)) / 1024 / 1024, 1) if memory else None,
         "os": f"{os_name.group(1) if os_name else platform.system()} ({platform.release()})",
         "python": platform.python_version(),
@@ -494,6 +507,8 @@ def render_markdown(results):
         "| machine | |",
         "| --- | --- |",
         f"| CPU | {m['cpu']} × {m['cpus']} |",
+        f"| CPU speed | {number(m.get('python_loop_ms'))} ms for `sum(range(10**7))` in Python "
+        "(best of 5; compare runs by it) |",
         f"| memory | {number(m['memory_gb'])} GB |",
         f"| OS | {m['os']} |",
         f"| software | Python {m['python']}, Django {m['django']}, gunicorn {m['gunicorn']}, "

@@ -169,6 +169,7 @@ SAMPLE_RESULTS = {
     "machine": {
         "cpu": "AMD EPYC",
         "cpus": 2,
+        "python_loop_ms": 287.4,
         "memory_gb": 24.0,
         "os": "Debian GNU/Linux 12 (bookworm) (6.1)",
         "python": "3.11.7",
@@ -276,6 +277,11 @@ def test_markdown_marks_a_small_scale_run_and_names_the_machine():
     assert text.rstrip().endswith(bench.END)
     assert "**Small-scale try (scale 0.05, 3 s per measurement): not the reference" in text
     assert "| CPU | AMD EPYC × 2 |" in text.splitlines()
+    assert "| CPU speed | 287.4 ms for `sum(range(10**7))` in Python" in text
+
+
+def test_cpu_speed_is_a_positive_time_in_ms():
+    assert 0 < bench.cpu_speed_ms() < 60_000
 
 
 def test_markdown_of_a_full_run_is_not_marked_small():
