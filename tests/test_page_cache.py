@@ -950,9 +950,9 @@ def test_hashed_static_files_are_cached_for_ever_in_production(monkeypatch, sett
     assert (plain.status_code, plain["Cache-Control"]) == (200, "max-age=60, public")
 
 
-def test_a_process_with_the_page_cache_off_still_invalidates_a_shared_cache(settings, tmp_path):
-    # A Celery worker started without PAGE_CACHE_SECONDS publishes a recap: the web
-    # processes that share its cache must not keep serving the old pages.
+@pytest.fixture
+def page_cache_off_on_a_shared_cache(settings, tmp_path):
+    """This process's page cache off, on a cache other processes read (a file-based one)."""
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -960,6 +960,12 @@ def test_a_process_with_the_page_cache_off_still_invalidates_a_shared_cache(sett
         }
     }
     settings.PAGE_CACHE_SECONDS = 0
+
+
+@pytest.mark.usefixtures("page_cache_off_on_a_shared_cache")
+def test_a_process_with_the_page_cache_off_still_invalidates_a_shared_cache():
+    # A Celery worker started without PAGE_CACHE_SECONDS publishes a recap: the web
+    # processes that share its cache must not keep serving the old pages.
     before = pagecache.tag_versions([pagecache.FORUMS])
 
     pagecache.touch(pagecache.FORUMS)
@@ -968,16 +974,10 @@ def test_a_process_with_the_page_cache_off_still_invalidates_a_shared_cache(sett
 
 
 @pytest.mark.django_db
-def test_a_save_in_a_process_with_the_page_cache_off_invalidates_a_shared_cache(settings, tmp_path):
+@pytest.mark.usefixtures("page_cache_off_on_a_shared_cache")
+def test_a_save_in_a_process_with_the_page_cache_off_invalidates_a_shared_cache():
     # The receivers of saves and deletions, not only pagecache.touch: the worker publishes
     # through the models.
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path / "cache"),
-        }
-    }
-    settings.PAGE_CACHE_SECONDS = 0
     forum = public_forum(slug="future-city")
     tags = [pagecache.FORUMS, pagecache.forum("future-city")]
     before = pagecache.tag_versions(tags)
