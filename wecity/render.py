@@ -55,8 +55,7 @@ def bounded_choices(form, name, limit, *, label=None):
             rows += list(queryset.filter(pk=chosen))
     if label is None:
         return choices_from(form, name, rows)
-    empty = getattr(field, "empty_label", None)
-    field.widget.choices = ([("", empty)] if empty is not None else []) + rows
+    field.widget.choices = empty_choice(field) + rows
     return form
 
 
@@ -70,10 +69,14 @@ def choices_from(form, name, rows):
     """
     field = form.fields[name]
     iterator = field.iterator(field)
-    empty = getattr(field, "empty_label", None)
-    choices = [("", empty)] if empty is not None else []
-    field.widget.choices = choices + [iterator.choice(row) for row in rows]
+    field.widget.choices = empty_choice(field) + [iterator.choice(row) for row in rows]
     return form
+
+
+def empty_choice(field):
+    """The field's "any" choice ("Any forum"), as a list of none or one."""
+    empty = getattr(field, "empty_label", None)
+    return [("", empty)] if empty is not None else []
 
 
 class EvaluatedListMixin:
