@@ -4,10 +4,13 @@ Every object comes through its model's `visible_to(user)`; every page prefetches
 template shows, so a page costs the same few queries however long the recap is.
 """
 
+import functools
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.db.models import F, OuterRef, Prefetch, Subquery
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
@@ -31,6 +34,16 @@ from wecity.pagecache import FORUMS, SPEAKERS, remember
 from wecity.render import FILTER_CHOICES, EvaluatedListMixin, bounded_choices, evaluate_choices
 
 PAGE_SIZE = 20
+# An appearance as a speaker's page lists it.
+APPEARANCE_FIELDS = (
+    "forum",
+    "speaker",
+    "role",
+    "organisation",
+    "title",
+    "position",
+    "is_cohort_representative",
+)
 SEARCH_LIMIT = 20
 
 
@@ -238,7 +251,16 @@ class SpeakerListView(EvaluatedListMixin, ListView):
         context = super().get_context_data(**kwargs)
         query = self.request.GET.copy()
         query.pop("page", None)
-        bounded_choices(self.filterset.form, "forum", FILTER_CHOICES, label="title")
+        bounded_choices(
+            self.filterset.form,
+            "forum",
+            FILTER_CHOICES,
+            label="title",
+            # The public forums' titles change only when a forum does: kept until then.
+            keep=functools.partial(
+                remember, f"speaker-forum-choices:{visibility(self.request.user)}", [FORUMS]
+            ),
+        )
         evaluate_choices(self.filterset.form)
         context.update(
             filter=self.filterset,
@@ -252,28 +274,44 @@ class SpeakerDetailView(DetailView):
     template_name = "forums/speaker_detail.html"
     context_object_name = "speaker"
 
-    def get_queryset(self):
-        return Speaker.objects.visible_to(self.request.user)
+    def get_object(self, queryset=None):
+        """The speaker, with their appearances at the forums this user may see.
+
+        Speaker.visible_to's rule without asking it apart: for whoever may not see what is
+        unpublished, a speaker with no appearance at a published forum is not there (404).
+        """
+        user = self.request.user
+        speaker = get_object_or_404(Speaker, slug=self.kwargs["slug"])
+        self.appearances = list(
+            speaker.appearances.filter(forum__in=Forum.objects.visible_to(user))
+            .select_related("forum")
+            # What the page shows of each forum, not its lede or cover.
+            .only(*APPEARANCE_FIELDS, "forum__title", "forum__slug", "forum__starts_at")
+            .order_by(F("forum__starts_at").desc(nulls_last=True), "forum_id", "position")
+        )
+        if not self.appearances and not can_see_unpublished(user):
+            raise Http404
+        return speaker
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        user = self.request.user
-        speaker = self.object
-        appearances = (
-            speaker.appearances.filter(forum__in=Forum.objects.visible_to(user))
-            .select_related("forum")
-            .order_by(F("forum__starts_at").desc(nulls_last=True), "forum_id", "position")
-        )
         quotes = (
-            Quote.objects.visible_to(user)
-            .filter(speaker=speaker, state=Quote.State.APPROVED)
+            Quote.objects.visible_to(self.request.user)
+            .filter(speaker=self.object, state=Quote.State.APPROVED)
             .select_related("forum", "theme")
+            .only(
+                "text",
+                "forum",
+                "theme",
+                "forum__title",
+                "forum__slug",
+                "forum__starts_at",
+                "theme__position",
+                "theme__title",
+            )
             .order_by(F("forum__starts_at").desc(nulls_last=True), "forum_id", "id")
         )
-        context.update(
-            appearances=list(appearances),
-            quotes=list(quotes),
-        )
+        context.update(appearances=self.appearances, quotes=list(quotes))
         return context
 
 

@@ -329,6 +329,41 @@ def test_the_directorys_organisations_and_count_are_counted_again_once_a_speaker
     assert [sql_has(counted, "GROUP BY"), sql_has(counted, speakers_counted)] == [True, True]
 
 
+@pytest.mark.django_db
+def test_the_directorys_forum_choices_are_read_again_once_a_forum_changes(client, organiser):
+    forum = public_forum(slug="future-city", title="未来城市圆桌")
+    client.force_login(organiser)
+    client.get("/speakers/")
+    with CaptureQueriesContext(connection) as kept:
+        client.get("/speakers/")
+
+    forum.title = "未来城市圆桌（第二期）"
+    forum.save()
+    with CaptureQueriesContext(connection) as read:
+        after = client.get("/speakers/").content.decode()
+
+    select = re.search(r'<select name="forum".*?</select>', after, re.S).group(0)
+    assert texts(select, "<option")[1:] == ["未来城市圆桌（第二期）"]
+    titles_read = '"forums_forum"."title" AS "title"'
+    assert [sql_has(kept, titles_read), sql_has(read, titles_read)] == [False, True]
+
+
+@pytest.mark.django_db
+def test_a_newly_published_forum_is_among_the_directorys_forum_choices(client, organiser):
+    public_forum(slug="future-city", title="未来城市圆桌")
+    draft = public_forum(slug="next", title="下一期圆桌", published=False)
+    client.get("/speakers/")
+
+    services.publish_recap(draft, user=organiser, expected_version=draft.recap.version)
+    after = client.get("/speakers/")
+
+    select = re.search(r'<select name="forum".*?</select>', after.content.decode(), re.S)
+    assert (cached(after), sorted(texts(select.group(0), "<option")[1:])) == (
+        "miss",
+        sorted(["下一期圆桌", "未来城市圆桌"]),
+    )
+
+
 def sql_has(queries, text):
     return any(text in query["sql"] for query in queries.captured_queries)
 

@@ -75,6 +75,9 @@ def latest_versions(deliverables):
         .filter(version=Subquery(newest.values("version")[:1]))
         .annotate(latest_review_status=Subquery(last_review.values("status")[:1]))
         .select_related("member")
+        # Not the model's order: by deliverable, it would join the deliverable's milestone
+        # and topic for nothing (one row per deliverable goes into a dict).
+        .order_by()
     )
     return {submission.deliverable_id: submission for submission in versions}
 

@@ -3,7 +3,6 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import OuterRef, Q
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -86,13 +85,11 @@ class Deliverable(models.Model):
         return f"{self.topic} · {self.title}"
 
     def get_absolute_url(self):
-        return reverse(
+        return object_url(
             "workspace:deliverable",
-            kwargs={
-                "cohort": self.milestone.cohort.slug,
-                "topic": self.topic.slug,
-                "pk": self.pk,
-            },
+            cohort=self.milestone.cohort.slug,
+            topic=self.topic.slug,
+            pk=self.pk,
         )
 
     @property

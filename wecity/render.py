@@ -37,18 +37,25 @@ def limit_choices(form, name, limit):
     return choices_from(form, name, form.fields[name].queryset[:limit])
 
 
-def bounded_choices(form, name, limit, *, label=None):
+def bounded_choices(form, name, limit, *, label=None, keep=None):
     """Offer the first `limit` rows of a ModelChoiceField's QuerySet, and the row chosen in
     the form's data when it is not among them (so that it shows selected); returns the form.
 
     For the filters over tables that keep growing (speakers, forums): a page never loads the
     whole table, and any row stays valid (a link may choose any). With `label`, the field
     whose value str() of a row gives (a forum's title), rows are read as (pk, label) pairs
-    instead of model instances: the same options, at a fraction of the cost.
+    instead of model instances: the same options, at a fraction of the cost. With `keep`,
+    a function given the one that reads the first rows, those come from it: a
+    `pagecache.remember` under the tags of what they show, so that the page does not read
+    them each time it is built.
     """
     field = form.fields[name]
     queryset = field.queryset if label is None else field.queryset.values_list("pk", label)
-    rows = list(queryset[:limit])
+
+    def first_rows():
+        return list(queryset[:limit])
+
+    rows = list(keep(first_rows) if keep else first_rows())
     chosen = form.data.get(form.add_prefix(name)) if form.is_bound else None
     if chosen and not any(str(pk_of(row)) == str(chosen) for row in rows):
         with contextlib.suppress(ValueError, TypeError, ValidationError):

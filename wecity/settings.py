@@ -86,6 +86,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # {% url %} reversed once per URL, not at every render (wecity/template_urls.py).
+            "builtins": ["wecity.template_urls"],
         },
     },
 ]
