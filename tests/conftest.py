@@ -1,8 +1,10 @@
 import os
+import shutil
 
 import pytest
 
 from accounts.models import Role
+from scripts.stack import RedisServer
 from tests.factories import UserFactory
 
 
@@ -11,6 +13,17 @@ def media_root(settings, tmp_path):
     """Uploads go to the test's own folder, never to the checkout's media/."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A Redis server of the test's own, on a free port."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    # Durable: a test may stop it and start it again with what it held.
+    server = RedisServer(folder=tmp_path, durable=True).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

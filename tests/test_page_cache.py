@@ -4,7 +4,6 @@ visitors, per language, until a write changes what they show; and static files' 
 import datetime
 import re
 import runpy
-import shutil
 from pathlib import Path
 
 import environ
@@ -31,7 +30,7 @@ from accounts.models import Role
 from accounts.services import create_api_token
 from forums import curation, services
 from forums.models import Recap
-from scripts.stack import RedisServer, free_port, wait_until
+from scripts.stack import free_port, wait_until
 from tests.factories import (
     AppearanceFactory,
     CohortFactory,
@@ -755,16 +754,6 @@ def test_while_redis_is_down_pages_are_neither_served_from_nor_kept_in_the_cache
 
     assert [(a.status_code, cached(a)) for a in answers] == [(200, None), (200, None)]
     assert cache.is_falling_back is True
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    # Durable: a test stops it and starts it again with what it held.
-    server = RedisServer(folder=tmp_path, durable=True).start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.services

@@ -320,7 +320,8 @@ def entry_for(request):
 
 
 def accepts_json(request):
-    accept = request.headers.get("Accept", "*/*")
+    # META, not request.headers: that builds a dict of every header, at each cached API read.
+    accept = request.META.get("HTTP_ACCEPT", "*/*")
     return any(kind in accept for kind in ("*/*", "application/*", "application/json"))
 
 
