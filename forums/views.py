@@ -34,8 +34,10 @@ from wecity.pagecache import FORUMS, SPEAKERS, remember
 from wecity.render import FILTER_CHOICES, EvaluatedListMixin, bounded_choices, evaluate_choices
 
 PAGE_SIZE = 20
-# An appearance as a speaker's page lists it.
-APPEARANCE_FIELDS = (
+SEARCH_LIMIT = 20
+# What a speaker's page shows of a forum (a link and its date), of each appearance and quote.
+FORUM_SHOWN = ("forum__title", "forum__slug", "forum__starts_at")
+APPEARANCE_SHOWN = (
     "forum",
     "speaker",
     "role",
@@ -43,8 +45,9 @@ APPEARANCE_FIELDS = (
     "title",
     "position",
     "is_cohort_representative",
+    *FORUM_SHOWN,
 )
-SEARCH_LIMIT = 20
+QUOTE_SHOWN = ("text", "forum", "theme", "theme__position", "theme__title", *FORUM_SHOWN)
 
 
 @dataclass(frozen=True)
@@ -286,7 +289,7 @@ class SpeakerDetailView(DetailView):
             speaker.appearances.filter(forum__in=Forum.objects.visible_to(user))
             .select_related("forum")
             # What the page shows of each forum, not its lede or cover.
-            .only(*APPEARANCE_FIELDS, "forum__title", "forum__slug", "forum__starts_at")
+            .only(*APPEARANCE_SHOWN)
             .order_by(F("forum__starts_at").desc(nulls_last=True), "forum_id", "position")
         )
         if not self.appearances and not can_see_unpublished(user):
@@ -299,16 +302,7 @@ class SpeakerDetailView(DetailView):
             Quote.objects.visible_to(self.request.user)
             .filter(speaker=self.object, state=Quote.State.APPROVED)
             .select_related("forum", "theme")
-            .only(
-                "text",
-                "forum",
-                "theme",
-                "forum__title",
-                "forum__slug",
-                "forum__starts_at",
-                "theme__position",
-                "theme__title",
-            )
+            .only(*QUOTE_SHOWN)
             .order_by(F("forum__starts_at").desc(nulls_last=True), "forum_id", "id")
         )
         context.update(appearances=self.appearances, quotes=list(quotes))
