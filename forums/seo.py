@@ -75,13 +75,12 @@ def json_ld_script_content(data):
     return mark_safe(json.dumps(data, ensure_ascii=False).translate(JSON_SCRIPT_ESCAPES))
 
 
-def speakers_of(forum):
-    """The forum's speakers as schema.org Persons, each once, with their affiliation then.
-
-    Reads the `appearances` the view prefetched with their speakers.
+def speakers_of(appearances):
+    """A forum's speakers as schema.org Persons, each once, with their affiliation then;
+    from its appearances, loaded with their speakers by the view.
     """
     people, seen = [], set()
-    for appearance in forum.appearances.all():
+    for appearance in appearances:
         if appearance.speaker_id in seen:
             continue
         seen.add(appearance.speaker_id)
@@ -98,8 +97,9 @@ def speakers_of(forum):
     return people
 
 
-def page_meta(forum, recap, headline):
-    """The meta of a forum's recap page, from the forum (appearances prefetched) and recap."""
+def page_meta(forum, recap, headline, appearances):
+    """The meta of a forum's recap page, from the forum, its recap and its appearances (with
+    their speakers)."""
     canonical_url = absolute_url(forum.get_absolute_url())
     description = Truncator(first_paragraph(forum.lede) or forum.title).chars(DESCRIPTION_LENGTH)
     image_url = absolute_url(forum.cover_image.url) if forum.cover_image else ""
@@ -123,7 +123,7 @@ def page_meta(forum, recap, headline):
         article["dateModified"] = modified_time
     if image_url:
         article["image"] = image_url
-    speakers = speakers_of(forum)
+    speakers = speakers_of(appearances)
     if speakers:
         article["about"] = speakers
 

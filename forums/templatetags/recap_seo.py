@@ -1,4 +1,4 @@
-"""The recap page's <head> meta: `{% recap_meta forum recap headline %}`."""
+"""The recap page's <head> meta: `{% recap_meta forum recap headline appearances %}`."""
 
 from django import template
 
@@ -8,6 +8,6 @@ register = template.Library()
 
 
 @register.inclusion_tag("forums/includes/recap_meta.html")
-def recap_meta(forum, recap, headline):
-    """Canonical URL, OpenGraph, Twitter card and JSON-LD; expects appearances prefetched."""
-    return {"meta": page_meta(forum, recap, headline)}
+def recap_meta(forum, recap, headline, appearances):
+    """Canonical URL, OpenGraph, Twitter card and JSON-LD; `appearances` with their speakers."""
+    return {"meta": page_meta(forum, recap, headline, appearances)}

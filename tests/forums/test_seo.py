@@ -180,8 +180,9 @@ def test_recap_meta_tag_runs_no_query(client):
     forum = public_forum()
     AppearanceFactory.create_batch(3, forum=forum)
     response = client.get(forum.get_absolute_url())
-    context = Context({name: response.context[name] for name in ("forum", "recap", "headline")})
-    template = Template("{% load recap_seo %}{% recap_meta forum recap headline %}")
+    names = ("forum", "recap", "headline", "appearances")
+    context = Context({name: response.context[name] for name in names})
+    template = Template("{% load recap_seo %}{% recap_meta forum recap headline appearances %}")
 
     with CaptureQueriesContext(connection) as queries:
         html = template.render(context)
