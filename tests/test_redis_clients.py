@@ -46,3 +46,13 @@ def test_after_a_fork_the_process_makes_its_own_client(redis, monkeypatch):
 
     assert child is not parent
     assert redis._cache.get_client() is child
+
+
+def test_replies_are_parsed_by_hiredis(redis):
+    # Parsed in Python, the replies of the page cache's lookup cost about a tenth of a cached
+    # API answer (the `hiredis` dependency).
+    redis.get_many(["figure"])
+
+    parser = redis._cache.get_client().connection._parser
+
+    assert type(parser).__name__ == "_HiredisParser"
