@@ -486,6 +486,18 @@ def test_speaker_page_quote_links_to_its_theme_in_the_recap(client):
     ) == [f'<a href="/forums/city-roundtable/#theme-2">{forum.title} · 数据与价值</a>']
 
 
+def test_speaker_page_quote_without_a_theme_links_to_the_recap_itself(client):
+    forum = published_forum(slug="city-roundtable")
+    speaker = AppearanceFactory(forum=forum).speaker
+    QuoteFactory(forum=forum, speaker=speaker, theme=None, approved=True)
+
+    response = client.get(speaker.get_absolute_url())
+
+    assert re.findall(
+        r'<figcaption class="highlight__by">\s*(<a [^>]+>[^<]+</a>)', response.text
+    ) == [f'<a href="/forums/city-roundtable/">{forum.title}</a>']
+
+
 def test_speaker_page_chinese_slug_resolves(client):
     speaker = AppearanceFactory(forum=published_forum(), speaker__slug="王华").speaker
 
