@@ -473,9 +473,17 @@ def test_speaker_page_never_shows_proposed_or_rejected_quotes_even_to_an_organis
     assert texts(response.text, '<blockquote class="highlight__text"') == ["已通过的观点"]
 
 
-def test_speaker_page_quote_links_to_its_theme_in_the_recap(client):
+@pytest.mark.parametrize(
+    ("in_a_theme", "link"),
+    [
+        (True, '<a href="/forums/city-roundtable/#theme-2">{forum} · 数据与价值</a>'),
+        (False, '<a href="/forums/city-roundtable/">{forum}</a>'),
+    ],
+    ids=["at-its-theme", "no-theme"],
+)
+def test_speaker_page_quote_links_to_its_theme_in_the_recap(client, in_a_theme, link):
     forum = published_forum(slug="city-roundtable")
-    theme = ThemeFactory(forum=forum, title="数据与价值", position=2)
+    theme = ThemeFactory(forum=forum, title="数据与价值", position=2) if in_a_theme else None
     speaker = AppearanceFactory(forum=forum).speaker
     QuoteFactory(forum=forum, speaker=speaker, theme=theme, approved=True)
 
@@ -483,19 +491,7 @@ def test_speaker_page_quote_links_to_its_theme_in_the_recap(client):
 
     assert re.findall(
         r'<figcaption class="highlight__by">\s*(<a [^>]+>[^<]+</a>)', response.text
-    ) == [f'<a href="/forums/city-roundtable/#theme-2">{forum.title} · 数据与价值</a>']
-
-
-def test_speaker_page_quote_without_a_theme_links_to_the_recap_itself(client):
-    forum = published_forum(slug="city-roundtable")
-    speaker = AppearanceFactory(forum=forum).speaker
-    QuoteFactory(forum=forum, speaker=speaker, theme=None, approved=True)
-
-    response = client.get(speaker.get_absolute_url())
-
-    assert re.findall(
-        r'<figcaption class="highlight__by">\s*(<a [^>]+>[^<]+</a>)', response.text
-    ) == [f'<a href="/forums/city-roundtable/">{forum.title}</a>']
+    ) == [link.format(forum=forum.title)]
 
 
 def test_speaker_page_chinese_slug_resolves(client):
