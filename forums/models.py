@@ -123,7 +123,12 @@ class Forum(models.Model):
         return self.title
 
     def get_absolute_url(self):
-        return object_url("forums:forum-detail", slug=self.slug)
+        return self.url_of(self.slug)
+
+    @staticmethod
+    def url_of(slug):
+        """The recap page of the forum with this slug (for rows read without a Forum)."""
+        return object_url("forums:forum-detail", slug=slug)
 
 
 class Theme(models.Model):
@@ -316,7 +321,12 @@ class Quote(models.Model):
 
     def get_absolute_url(self):
         """The quote's own page (public once approved and its recap is)."""
-        return object_url("forums:quote-detail", pk=self.pk)
+        return self.url_of(self.pk)
+
+    @staticmethod
+    def url_of(pk):
+        """The page of the quote with this id (for rows read without a Quote)."""
+        return object_url("forums:quote-detail", pk=pk)
 
 
 class Recap(models.Model):

@@ -32,7 +32,6 @@ from forums.transcript import transcripts
 from topics.models import Topic
 from wecity.pagecache import FORUMS, SPEAKERS, remember
 from wecity.render import FILTER_CHOICES, EvaluatedListMixin, bounded_choices, evaluate_choices
-from wecity.urls_cache import object_url
 
 PAGE_SIZE = 20
 SEARCH_LIMIT = 20
@@ -69,10 +68,10 @@ def quote_rows(quotes):
     )
     return [
         QuoteRow(
-            url=object_url("forums:quote-detail", pk=pk),
+            url=Quote.url_of(pk),
             text=text,
             forum_title=forum_title,
-            forum_url=object_url("forums:forum-detail", slug=forum_slug)
+            forum_url=Forum.url_of(forum_slug)
             + ("" if theme_position is None else f"#theme-{theme_position}"),
             theme_title=theme_title,
         )
