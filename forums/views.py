@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from django.db.models import F, OuterRef, Prefetch, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 
@@ -398,7 +397,7 @@ class QuoteDetailView(DetailView):
         context = super().get_context_data(**kwargs)
         quote = self.object
         context.update(
-            canonical_url=absolute_url(reverse("forums:quote-detail", kwargs={"pk": quote.pk})),
+            canonical_url=absolute_url(quote.get_absolute_url()),
             is_public=quote.state == Quote.State.APPROVED and is_public(recap_of(quote.forum)),
             headline=headline_of(quote.forum),
         )
